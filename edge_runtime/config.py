@@ -1,0 +1,537 @@
+"""The per-site auth config: its schema, validator and parsed form.
+
+This module is the contract between the console and the edge (see
+docs/edge-config.md). The console validates with it before uploading, so a
+config the edge cannot read never leaves the console.
+"""
+
+import base64
+import calendar
+import re
+import time
+from urllib.parse import urlsplit
+
+SCHEMA_VERSIONS = (1,)
+CURRENT_SCHEMA_VERSION = SCHEMA_VERSIONS[-1]
+
+ID_TOKEN_ALGS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "HS256")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+RESERVED_AUTHORIZE_PARAMS = frozenset(
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    }
+)
+# Headers the edge must never let a config set on its own pages: they are
+# either ours to control or read-only / disallowed at CloudFront.
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "set-cookie",
+        "location",
+        "content-length",
+        "content-type",
+        "cache-control",
+        "content-encoding",
+        "transfer-encoding",
+        "host",
+        "via",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "x-accel-buffering",
+        "x-accel-charset",
+        "x-accel-limit-rate",
+        "x-accel-redirect",
+        "x-cache",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "x-edge-location",
+    }
+)
+GATEHOUSE_PREFIX = "/_gatehouse/"
+MIN_SESSION_LIFETIME = 300
+MAX_SESSION_LIFETIME = 30 * 24 * 3600
+
+_SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+_KID = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}\Z")
+_BUILD_PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\Z")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+_B64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+class ConfigError(ValueError):
+    """A config document that the edge cannot use; `errors` lists each problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+def is_host_name(value):
+    if not isinstance(value, str) or not value or len(value) > 253:
+        return False
+    return all(_HOST_LABEL.match(label) for label in value.split("."))
+
+
+def _is_local_host(host):
+    return host in _LOCAL_HOSTS or host.endswith(".localhost")
+
+
+def _url_problem(value):
+    """Return why `value` is not an acceptable provider URL, or None."""
+    if not isinstance(value, str) or len(value) > 2048:
+        return "must be a URL"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "must be a URL"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and _is_local_host(host):
+        return None
+    return "must be an https URL (http only for localhost)"
+
+
+def b64url_secret(value):
+    """Decode a base64url key; None when it is not one."""
+    if not isinstance(value, str) or not _B64URL.match(value):
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
+        return None
+
+
+def parse_timestamp(value):
+    """`YYYY-MM-DDTHH:MM:SSZ` to epoch seconds; ValueError otherwise."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        raise ValueError(value)
+    return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+class _Checker:
+    def __init__(self):
+        self.errors = []
+
+    def error(self, where, message):
+        self.errors.append(f"{where}: {message}")
+
+    def obj(self, doc, where, required, optional=()):
+        if not isinstance(doc, dict):
+            self.error(where, "must be an object")
+            return None
+        for key in required:
+            if key not in doc:
+                self.error(f"{where}.{key}", "is required")
+        for key in doc:
+            if key not in required and key not in optional:
+                self.error(f"{where}.{key}", "is not a known field")
+        return doc
+
+    def boolean(self, doc, key, where):
+        if key in doc and not isinstance(doc[key], bool):
+            self.error(f"{where}.{key}", "must be true or false")
+
+    def string_list(self, doc, key, where, *, check=None, message="", allow_empty=True):
+        value = doc.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error(f"{where}.{key}", "must be a list of strings")
+            return []
+        if not allow_empty and not value:
+            self.error(f"{where}.{key}", "must not be empty")
+        if len(set(value)) != len(value):
+            self.error(f"{where}.{key}", "has duplicates")
+        if check:
+            for item in value:
+                if not check(item):
+                    self.error(f"{where}.{key}", f"{item!r} {message}")
+        return value
+
+    def url(self, doc, key, where, *, nullable):
+        value = doc.get(key)
+        if value is None:
+            if not nullable and key in doc:
+                self.error(f"{where}.{key}", "is required")
+            return
+        problem = _url_problem(value)
+        if problem:
+            self.error(f"{where}.{key}", problem)
+
+
+def _check_site(c, site):
+    where = "site"
+    if c.obj(site, where, ("id", "hosts", "distribution_id", "disabled", "build", "spa")) is None:
+        return
+    if not isinstance(site.get("id"), str) or not _SITE_ID.match(site.get("id", "")):
+        c.error("site.id", "must be 1-64 letters, digits, '.', '_' or '-'")
+    c.string_list(
+        site,
+        "hosts",
+        where,
+        check=is_host_name,
+        message="is not a lower-case host name without a port",
+        allow_empty=False,
+    )
+    dist = site.get("distribution_id")
+    if dist is not None and (not isinstance(dist, str) or not re.match(r"[A-Z0-9]{1,32}\Z", dist)):
+        c.error("site.distribution_id", "must be a CloudFront distribution id or null")
+    c.boolean(site, "disabled", where)
+    c.boolean(site, "spa", where)
+    build = site.get("build")
+    if build is not None and c.obj(build, "site.build", ("id", "prefix")) is not None:
+        if not isinstance(build.get("id"), str) or not build.get("id"):
+            c.error("site.build.id", "must be a non-empty string")
+        prefix = build.get("prefix")
+        if (
+            not isinstance(prefix, str)
+            or not _BUILD_PREFIX.match(prefix)
+            or any(part in (".", "..") for part in prefix.split("/"))
+        ):
+            c.error("site.build.prefix", "must be a relative key prefix such as 'builds/b7'")
+
+
+def _check_provider(c, provider):
+    where = "provider"
+    required = (
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "jwks_uri",
+        "client_id",
+        "client_secret",
+        "token_endpoint_auth_method",
+        "scopes",
+        "authorize_params",
+        "jwks",
+        "id_token_algs",
+        "tenant_id",
+    )
+    if c.obj(provider, where, required) is None:
+        return
+    if not isinstance(provider.get("issuer"), str) or _url_problem(provider.get("issuer")):
+        c.error("provider.issuer", "must be an https URL (http only for localhost)")
+    for key in ("authorization_endpoint", "token_endpoint"):
+        c.url(provider, key, where, nullable=False)
+    for key in ("userinfo_endpoint", "end_session_endpoint", "jwks_uri"):
+        c.url(provider, key, where, nullable=True)
+    client_id = provider.get("client_id")
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 512:
+        c.error("provider.client_id", "must be a non-empty string")
+    secret = provider.get("client_secret")
+    method = provider.get("token_endpoint_auth_method")
+    if method not in AUTH_METHODS:
+        c.error("provider.token_endpoint_auth_method", f"must be one of {', '.join(AUTH_METHODS)}")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        c.error("provider.client_secret", "must be a non-empty string or null")
+    if method in ("client_secret_basic", "client_secret_post") and not secret:
+        c.error("provider.client_secret", f"is required for {method}")
+    scopes = c.string_list(provider, "scopes", where)
+    if scopes and "openid" not in scopes:
+        c.error("provider.scopes", "must include 'openid'")
+    for scope in scopes:
+        if not scope or any(ord(ch) <= 0x20 or ch in '"\\' for ch in scope):
+            c.error("provider.scopes", f"{scope!r} is not a valid scope")
+    params = provider.get("authorize_params")
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+    ):
+        c.error("provider.authorize_params", "must be an object of strings")
+    else:
+        for key in params:
+            if key in RESERVED_AUTHORIZE_PARAMS or not key:
+                c.error("provider.authorize_params", f"{key!r} is set by the edge itself")
+    jwks = provider.get("jwks")
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        c.error("provider.jwks", "must be a JWK Set ({\"keys\": [...]})")
+    elif not all(isinstance(k, dict) for k in jwks["keys"]):
+        c.error("provider.jwks", "every key must be an object")
+    algs = c.string_list(provider, "id_token_algs", where, allow_empty=False)
+    for alg in algs:
+        if alg not in ID_TOKEN_ALGS:
+            c.error("provider.id_token_algs", f"{alg!r} is not one of {', '.join(ID_TOKEN_ALGS)}")
+    if "HS256" in algs and not secret:
+        c.error("provider.id_token_algs", "HS256 needs a client_secret")
+    tenant = provider.get("tenant_id")
+    if tenant is not None and (not isinstance(tenant, str) or not tenant):
+        c.error("provider.tenant_id", "must be a non-empty string or null")
+
+
+def _check_session(c, session):
+    where = "session"
+    if c.obj(session, where, ("lifetime_seconds", "current_kid", "keys")) is None:
+        return
+    lifetime = session.get("lifetime_seconds")
+    if (
+        not isinstance(lifetime, int)
+        or isinstance(lifetime, bool)
+        or not MIN_SESSION_LIFETIME <= lifetime <= MAX_SESSION_LIFETIME
+    ):
+        c.error(
+            "session.lifetime_seconds",
+            f"must be a whole number from {MIN_SESSION_LIFETIME} to {MAX_SESSION_LIFETIME}",
+        )
+    keys = session.get("keys")
+    if not isinstance(keys, dict) or not keys:
+        c.error("session.keys", "must be a non-empty object of key id to key")
+        return
+    for kid, value in keys.items():
+        if not _KID.match(kid):
+            c.error("session.keys", f"key id {kid!r} must be 1-32 of [A-Za-z0-9_-]")
+        secret = b64url_secret(value)
+        if secret is None or len(secret) < 32:
+            c.error("session.keys", f"key {kid!r} must be base64url of at least 32 bytes")
+    if session.get("current_kid") not in keys:
+        c.error("session.current_kid", "must name one of session.keys")
+
+
+def _check_access(c, access):
+    where = "access"
+    fields = (
+        "allow_any_user",
+        "emails",
+        "email_domains",
+        "groups_claim",
+        "groups",
+        "not_before",
+        "not_after",
+    )
+    if c.obj(access, where, fields) is None:
+        return
+    c.boolean(access, "allow_any_user", where)
+    c.string_list(
+        access,
+        "emails",
+        where,
+        check=lambda e: e == e.lower() and e.count("@") == 1 and is_host_name(e.split("@")[1]),
+        message="is not a lower-case e-mail address",
+    )
+    c.string_list(
+        access,
+        "email_domains",
+        where,
+        check=is_host_name,
+        message="is not a lower-case domain",
+    )
+    claim = access.get("groups_claim")
+    if claim is not None and (not isinstance(claim, str) or not claim):
+        c.error("access.groups_claim", "must be a claim name or null")
+    groups = c.string_list(access, "groups", where)
+    if groups and not claim:
+        c.error("access.groups", "needs a groups_claim")
+    bounds = {}
+    for key in ("not_before", "not_after"):
+        value = access.get(key)
+        if value is None:
+            continue
+        try:
+            bounds[key] = parse_timestamp(value)
+        except ValueError:
+            c.error(f"access.{key}", "must be a UTC time like 2026-12-31T23:59:59Z, or null")
+    if len(bounds) == 2 and bounds["not_before"] >= bounds["not_after"]:
+        c.error("access.not_after", "must be later than not_before")
+
+
+def _is_clean_path(value):
+    return (
+        isinstance(value, str)
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and "?" not in value
+        and "#" not in value
+        and "%" not in value
+        and all(0x20 < ord(ch) < 0x7F for ch in value)
+        and not any(part in (".", "..") for part in value.split("/"))
+    )
+
+
+def _check_paths(c, paths):
+    where = "paths"
+    if c.obj(paths, where, ("public", "callback", "sign_out")) is None:
+        return
+    c.string_list(
+        paths,
+        "public",
+        where,
+        check=lambda p: _is_clean_path(p) and p != "/" and not p.startswith(GATEHOUSE_PREFIX),
+        message="must be a normalised absolute path other than '/' and outside /_gatehouse/",
+    )
+    for key in ("callback", "sign_out"):
+        value = paths.get(key)
+        if not _is_clean_path(value) or not value.startswith(GATEHOUSE_PREFIX) or value == GATEHOUSE_PREFIX:
+            c.error(f"paths.{key}", "must be a path under /_gatehouse/")
+    if paths.get("callback") == paths.get("sign_out"):
+        c.error("paths.sign_out", "must differ from the callback path")
+
+
+def _check_headers(c, headers):
+    if not isinstance(headers, dict):
+        c.error("headers", "must be an object of header name to value")
+        return
+    for name, value in headers.items():
+        if not _HEADER_NAME.match(name):
+            c.error("headers", f"{name!r} is not a lower-case header name")
+        elif name in FORBIDDEN_HEADERS or name.startswith(("x-amz-", "x-edge-")):
+            c.error("headers", f"{name!r} may not be set by a config")
+        if not isinstance(value, str) or not value or any(
+            ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value
+        ):
+            c.error("headers", f"the value of {name!r} must be a one-line string")
+
+
+def validate(doc, *, schema_version=None):
+    """Raise ConfigError listing every problem in `doc`.
+
+    `schema_version` pins the version the caller renders for (the one the
+    site's edge release reads); by default any version this runtime reads.
+    """
+    c = _Checker()
+    if not isinstance(doc, dict):
+        raise ConfigError(["config: must be a JSON object"])
+    version = doc.get("schema_version")
+    accepted = SCHEMA_VERSIONS if schema_version is None else (schema_version,)
+    if schema_version is not None and schema_version not in SCHEMA_VERSIONS:
+        raise ConfigError([f"schema_version: this runtime cannot read version {schema_version!r}"])
+    if isinstance(version, bool) or version not in accepted:
+        raise ConfigError(
+            [f"schema_version: must be one of {', '.join(map(str, accepted))}, got {version!r}"]
+        )
+    if c.obj(doc, "config", ("schema_version", "site", "provider", "session", "access", "paths", "headers")):
+        _check_site(c, doc.get("site"))
+        _check_provider(c, doc.get("provider"))
+        _check_session(c, doc.get("session"))
+        _check_access(c, doc.get("access"))
+        _check_paths(c, doc.get("paths"))
+        _check_headers(c, doc.get("headers", {}))
+    if c.errors:
+        raise ConfigError(c.errors)
+
+
+class SiteConfig:
+    """A validated config in the shape the handler uses on every request.
+
+    Everything a request needs is computed once here (sets, epochs, decoded
+    keys, header lists), because a config is parsed once per cache period and
+    read thousands of times.
+    """
+
+    __slots__ = (
+        "doc",
+        "site_id",
+        "hosts",
+        "distribution_id",
+        "disabled",
+        "build_id",
+        "build_prefix",
+        "spa",
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "jwks_uri",
+        "client_id",
+        "client_secret",
+        "auth_method",
+        "scope",
+        "authorize_params",
+        "jwks",
+        "id_token_algs",
+        "tenant_id",
+        "session_lifetime",
+        "current_kid",
+        "session_keys",
+        "allow_any_user",
+        "emails",
+        "email_domains",
+        "groups_claim",
+        "groups",
+        "not_before",
+        "not_after",
+        "public_paths",
+        "callback_path",
+        "sign_out_path",
+        "headers",
+        "derived",
+        "keyset",
+    )
+
+    def __init__(self, doc):
+        self.doc = doc
+        site, provider = doc["site"], doc["provider"]
+        session, access, paths = doc["session"], doc["access"], doc["paths"]
+        self.site_id = site["id"]
+        self.hosts = tuple(site["hosts"])
+        self.distribution_id = site["distribution_id"]
+        self.disabled = site["disabled"]
+        build = site["build"]
+        self.build_id = build["id"] if build else None
+        self.build_prefix = "/" + build["prefix"].strip("/") if build else ""
+        self.spa = site["spa"]
+        self.issuer = provider["issuer"]
+        self.authorization_endpoint = provider["authorization_endpoint"]
+        self.token_endpoint = provider["token_endpoint"]
+        self.userinfo_endpoint = provider["userinfo_endpoint"]
+        self.end_session_endpoint = provider["end_session_endpoint"]
+        self.jwks_uri = provider["jwks_uri"]
+        self.client_id = provider["client_id"]
+        self.client_secret = provider["client_secret"]
+        self.auth_method = provider["token_endpoint_auth_method"]
+        self.scope = " ".join(provider["scopes"])
+        self.authorize_params = dict(provider["authorize_params"])
+        self.jwks = provider["jwks"]
+        self.id_token_algs = frozenset(provider["id_token_algs"])
+        self.tenant_id = provider["tenant_id"]
+        self.session_lifetime = session["lifetime_seconds"]
+        self.current_kid = session["current_kid"]
+        self.session_keys = {kid: b64url_secret(v) for kid, v in session["keys"].items()}
+        self.allow_any_user = access["allow_any_user"]
+        self.emails = frozenset(access["emails"])
+        self.email_domains = frozenset(access["email_domains"])
+        self.groups_claim = access["groups_claim"]
+        self.groups = frozenset(access["groups"])
+        self.not_before = parse_timestamp(access["not_before"]) if access["not_before"] else None
+        self.not_after = parse_timestamp(access["not_after"]) if access["not_after"] else None
+        self.public_paths = tuple(paths["public"])
+        self.callback_path = paths["callback"]
+        self.sign_out_path = paths["sign_out"]
+        self.headers = {
+            name: [{"key": name.title(), "value": value}]
+            for name, value in doc.get("headers", {}).items()
+        }
+        self.derived = {}
+        self.keyset = None
+
+    @property
+    def needs_email(self):
+        return bool(self.emails or self.email_domains)
+
+    def in_access_window(self, now):
+        if self.not_before is not None and now < self.not_before:
+            return False
+        return not (self.not_after is not None and now > self.not_after)
+
+
+def parse(doc):
+    """Validate `doc` and return its SiteConfig; raise ConfigError."""
+    validate(doc)
+    return SiteConfig(doc)
