@@ -1,0 +1,239 @@
+"""The provider side of the callback: token exchange, id_token checks,
+userinfo, and the one refetch of the provider's keys allowed for an unknown
+`kid`."""
+
+import base64
+import hmac
+import http.client
+import json
+import ssl
+import threading
+import time
+from urllib.parse import quote, urlencode, urlsplit
+
+from . import jws
+
+LEEWAY_SECONDS = 60
+MAX_RESPONSE_BYTES = 256 * 1024
+# The whole function has 5 s; keep this much back for building the response.
+RESERVE_MS = 400
+MAX_CALL_SECONDS = 3.0
+JWKS_REFETCH_INTERVAL = 300.0
+CONNECT_ATTEMPTS = 3
+
+_ssl_context = None
+_jwks_lock = threading.Lock()
+# jwks_uri -> (KeySet, fetched at). Shared across config objects so a
+# refetched key set survives the next config refresh.
+_refetched = {}
+_last_refetch = {}
+
+
+class ProviderError(Exception):
+    """The provider did not answer as it should; `reason` is safe to log."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TokenInvalid(Exception):
+    """The id_token fails a check; `reason` is safe to log and show."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Deadline:
+    """What is left of the function's time, from the Lambda context."""
+
+    def __init__(self, context):
+        remaining = None
+        getter = getattr(context, "get_remaining_time_in_millis", None)
+        if getter is not None:
+            try:
+                remaining = float(getter())
+            except (TypeError, ValueError):
+                remaining = None
+        if remaining is None:
+            remaining = 5000.0
+        self.ends = time.monotonic() + (remaining - RESERVE_MS) / 1000.0
+
+    def timeout(self):
+        """Seconds the next call may take, or None when there is no time."""
+        left = self.ends - time.monotonic()
+        if left < 0.2:
+            return None
+        return min(left, MAX_CALL_SECONDS)
+
+
+def _context():
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = ssl.create_default_context()
+    return _ssl_context
+
+
+def _request(method, url, deadline, *, body=None, headers=None):
+    """One HTTP exchange. Retried only when the connection failed before the
+    request was sent: the authorization code is single-use, so a request that
+    may have reached the provider is never sent twice."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    for _attempt in range(CONNECT_ATTEMPTS):
+        timeout = deadline.timeout()
+        if timeout is None:
+            raise ProviderError("no time left to call the provider")
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=timeout, context=_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.connect()
+        except OSError:
+            conn.close()
+            continue
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            data = response.read(MAX_RESPONSE_BYTES + 1)
+        except (OSError, http.client.HTTPException):
+            raise ProviderError("the provider did not answer in time") from None
+        finally:
+            conn.close()
+        if len(data) > MAX_RESPONSE_BYTES:
+            raise ProviderError("the provider's answer is too large")
+        return response.status, data
+    raise ProviderError("could not connect to the provider")
+
+
+def _json_object(data, what):
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise ProviderError(f"the {what} is not JSON") from None
+    if not isinstance(doc, dict):
+        raise ProviderError(f"the {what} is not a JSON object")
+    return doc
+
+
+def exchange_code(cfg, code, verifier, redirect_uri, deadline):
+    fields = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+    }
+    if cfg.auth_method == "client_secret_basic":
+        # RFC 6749 2.3.1: form-encode id and secret before base64.
+        pair = f"{quote(cfg.client_id, safe='')}:{quote(cfg.client_secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    else:
+        fields["client_id"] = cfg.client_id
+        if cfg.auth_method == "client_secret_post":
+            fields["client_secret"] = cfg.client_secret
+    status, data = _request(
+        "POST", cfg.token_endpoint, deadline, body=urlencode(fields), headers=headers
+    )
+    doc = _json_object(data, "token response")
+    if status != 200:
+        error = doc.get("error")
+        raise ProviderError(f"token endpoint refused the code ({error if isinstance(error, str) else status})")
+    if not isinstance(doc.get("id_token"), str):
+        raise ProviderError("token response has no id_token")
+    return doc
+
+
+def fetch_userinfo(cfg, access_token, deadline):
+    status, data = _request(
+        "GET",
+        cfg.userinfo_endpoint,
+        deadline,
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+    )
+    if status != 200:
+        raise ProviderError(f"userinfo answered {status}")
+    return _json_object(data, "userinfo response")
+
+
+def _keyset(cfg):
+    if cfg.keyset is None:
+        cfg.keyset = jws.KeySet.from_jwks(cfg.jwks)
+    refetched = _refetched.get(cfg.jwks_uri)
+    return refetched[0] if refetched else cfg.keyset
+
+
+def _refetch_keys(cfg, deadline):
+    """Fetch the provider's keys again, at most once per interval per URI."""
+    if not cfg.jwks_uri:
+        return None
+    now = time.monotonic()
+    with _jwks_lock:
+        last = _last_refetch.get(cfg.jwks_uri)
+        if last is not None and now - last < JWKS_REFETCH_INTERVAL:
+            return None
+        _last_refetch[cfg.jwks_uri] = now
+    try:
+        status, data = _request("GET", cfg.jwks_uri, deadline, headers={"Accept": "application/json"})
+        if status != 200:
+            return None
+        keyset = jws.KeySet.from_jwks(_json_object(data, "key set"))
+    except (ProviderError, jws.JWSError):
+        return None
+    _refetched[cfg.jwks_uri] = (keyset, now)
+    return keyset
+
+
+def verify_id_token(cfg, id_token, nonce, now, deadline):
+    """Check the id_token's signature and claims; return its claims."""
+    secret = cfg.client_secret.encode() if cfg.client_secret and "HS256" in cfg.id_token_algs else None
+    try:
+        try:
+            _header, claims = jws.verify(id_token, _keyset(cfg), cfg.id_token_algs, hmac_secret=secret)
+        except jws.UnknownKeyError:
+            keyset = _refetch_keys(cfg, deadline)
+            if keyset is None:
+                raise
+            _header, claims = jws.verify(id_token, keyset, cfg.id_token_algs, hmac_secret=secret)
+    except jws.JWSError as exc:
+        raise TokenInvalid(f"signature: {exc}") from None
+    if claims.get("iss") != cfg.issuer:
+        raise TokenInvalid("issuer does not match")
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if cfg.client_id not in audiences:
+        raise TokenInvalid("audience does not include this client")
+    azp = claims.get("azp")
+    if azp is not None and azp != cfg.client_id:
+        raise TokenInvalid("authorized party is another client")
+    if len(audiences) > 1 and azp is None:
+        raise TokenInvalid("several audiences and no authorized party")
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", None)
+    if not _number(exp) or now > exp + LEEWAY_SECONDS:
+        raise TokenInvalid("token has expired")
+    if not _number(iat) or iat > now + LEEWAY_SECONDS:
+        raise TokenInvalid("token is issued in the future")
+    if nbf is not None and (not _number(nbf) or nbf > now + LEEWAY_SECONDS):
+        raise TokenInvalid("token is not valid yet")
+    token_nonce = claims.get("nonce")
+    if not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
+        raise TokenInvalid("nonce does not match")
+    if cfg.tenant_id is not None and claims.get("tid") != cfg.tenant_id:
+        raise TokenInvalid("tenant does not match")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise TokenInvalid("token has no subject")
+    return claims
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

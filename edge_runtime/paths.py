@@ -1,0 +1,96 @@
+"""Request paths: normalising, public-path matching, origin rewriting, and
+the return address after sign-in."""
+
+from urllib.parse import quote, unquote, unquote_to_bytes
+
+_ORIGIN_SAFE = "/!$&'()*+,;=:@-._~"
+_MAX_RETURN = 2048
+
+
+def normalise(uri):
+    """The percent-decoded path with `.`/`..` resolved and `//` collapsed.
+
+    None for a path that cannot be a real request (not starting with `/`,
+    invalid UTF-8, control characters); the caller answers 400.
+    """
+    if not isinstance(uri, str) or not uri.startswith("/"):
+        return None
+    if "%" not in uri and "//" not in uri and "/." not in uri and "\\" not in uri:
+        path = uri
+    else:
+        try:
+            path = unquote_to_bytes(uri).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return None
+    if path is uri:
+        return path
+    # Browsers treat a backslash as a slash; so must the matcher, or
+    # `/public\..\secret` would match a public prefix and read another file.
+    path = path.replace("\\", "/")
+    segments = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    normal = "/" + "/".join(segments)
+    if path.endswith(("/", "/.", "/..")) and normal != "/":
+        normal += "/"
+    return normal
+
+
+def is_public(prefixes, path):
+    for prefix in prefixes:
+        if prefix.endswith("/"):
+            if path.startswith(prefix):
+                return True
+        elif path == prefix or path.startswith(prefix + "/"):
+            return True
+    return False
+
+
+def origin_uri(cfg, path):
+    """Where the origin request goes: the live build's prefix, SPA fallback,
+    `index.html` for folders."""
+    if path.endswith("/"):
+        path += "index.html"
+    elif cfg.spa and "." not in path.rpartition("/")[2]:
+        path = "/index.html"
+    if path.isascii() and "%" not in path:
+        return cfg.build_prefix + path
+    return cfg.build_prefix + quote(path, safe=_ORIGIN_SAFE)
+
+
+def _unsafe(value, *, raw=True):
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return True
+    # The raw value goes into a Location header, so it must be plain ASCII;
+    # its decoded forms may hold any text but no control character.
+    top = 0x7F if raw else 0x110000
+    banned = " \\" if raw else "\\"
+    return any(ord(ch) < 0x20 or ord(ch) == 0x7F or ord(ch) >= top or ch in banned for ch in value)
+
+
+def safe_return_path(value):
+    """`value` if it is a relative path on this host, else "/".
+
+    Refuses what earlier edge-auth projects let through: `//evil`, `/\\evil`,
+    schemes, control characters and CR/LF, raw or percent-encoded.
+    """
+    if not isinstance(value, str) or not value or len(value) > _MAX_RETURN:
+        return "/"
+    if _unsafe(value):
+        return "/"
+    path, _, _query = value.partition("?")
+    decoded = unquote(path)
+    # Encoded forms count too: `/%2F%2Fevil.com` or `/%0d%0aSet-Cookie:`.
+    if _unsafe(decoded, raw=False) or _unsafe(unquote(decoded), raw=False):
+        return "/"
+    if "%0a" in value.lower() or "%0d" in value.lower() or "%00" in value:
+        return "/"
+    return value
