@@ -1,0 +1,228 @@
+"""Gatehouse console settings.
+
+Everything is read from the environment or a `.env` file (see `.env.example`).
+Development needs nothing: SQLite and the Celery broker live under `var/`,
+AWS is moto's server on loopback. Production (`GATEHOUSE_ENV=production`, or
+`DEBUG=False`) has no defaults for secrets and refuses to start without them.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# GATEHOUSE_ENV_FILE lets tests and operators point at another file (or none);
+# values already in the environment always win over the file.
+_env_file = Path(env.str("GATEHOUSE_ENV_FILE", default=str(BASE_DIR / ".env")))
+if _env_file.is_file():
+    env.read_env(_env_file)
+
+GATEHOUSE_ENV = env.str("GATEHOUSE_ENV", default="development")
+DEBUG = env.bool("DEBUG", default=GATEHOUSE_ENV != "production")
+PRODUCTION = GATEHOUSE_ENV == "production" or not DEBUG
+
+if PRODUCTION:
+    _missing = [
+        name
+        for name in ("SECRET_KEY", "DATABASE_URL", "GATEHOUSE_ENCRYPTION_KEYS")
+        if not env.str(name, default="").strip()
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "Production settings need these environment variables: " + ", ".join(_missing)
+        )
+else:
+    # The serverless broker and SQLite need their folders before anything runs.
+    for _folder in ("celery/queue", "celery/processed", "media"):
+        (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
+
+# Development-only values: public knowledge, never accepted in production
+# (PRODUCTION above refuses to start without real ones).
+DEV_SECRET_KEY = "dev-only-insecure-gatehouse-secret-key-do-not-use-in-production"
+DEV_ENCRYPTION_KEY = "iZah-xsEB-57LDGlL-sSm9Bytnx8p8s7m5u0OnUqhyA="
+
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "sites.apps.SitesConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+WSGI_APPLICATION = "console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write at the same time: IMMEDIATE takes
+    # the write lock at BEGIN, so a transaction never fails half-way with
+    # "database is locked" when it upgrades from read to write, and WAL lets
+    # readers carry on meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # botocore logs request bodies at DEBUG: a config body carries secrets.
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+# --- Celery (read by console/celery.py with the CELERY_ namespace) ---------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # One folder for both directions: producer and consumer share the queue.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "celery" / "queue"),
+        "data_folder_out": str(VAR_DIR / "celery" / "queue"),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+else:
+    # Redis redelivers an unacknowledged message after this; it must outlast
+    # the longest countdown a task re-enqueues itself with, or acks_late tasks
+    # would run twice while the first is still waiting.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Gatehouse ----------------------------------------------------------------
+# Fernet keys, newest first: the first encrypts, all decrypt. Rotate by
+# prepending a new key, running `manage.py rotate_encryption_key`, then
+# dropping the old one.
+GATEHOUSE_ENCRYPTION_KEYS = env.list("GATEHOUSE_ENCRYPTION_KEYS", default=[DEV_ENCRYPTION_KEY])
+
+# AWS: everything the console needs to know about its account in one place.
+# In development the endpoint is moto's server; in production leave it unset.
+GATEHOUSE_AWS_ENDPOINT_URL = env.str(
+    "GATEHOUSE_AWS_ENDPOINT_URL", default=None if PRODUCTION else "http://127.0.0.1:5000"
+)
+GATEHOUSE_AWS_REGION = env.str("GATEHOUSE_AWS_REGION", default="us-east-1")
+# Lambda@Edge functions live in us-east-1, whatever the console's region.
+GATEHOUSE_EDGE_REGION = "us-east-1"
+GATEHOUSE_CONFIG_BUCKET = env.str("GATEHOUSE_CONFIG_BUCKET", default="gatehouse-config")
+GATEHOUSE_CONFIG_PREFIX = env.str("GATEHOUSE_CONFIG_PREFIX", default="sites/")
+GATEHOUSE_CONFIG_KMS_KEY_ALIAS = env.str("GATEHOUSE_CONFIG_KMS_KEY_ALIAS", default="alias/gatehouse-config")
+GATEHOUSE_SITE_BUCKET_PREFIX = env.str("GATEHOUSE_SITE_BUCKET_PREFIX", default="gatehouse-site-")
+GATEHOUSE_EDGE_FUNCTION_NAME = env.str("GATEHOUSE_EDGE_FUNCTION_NAME", default="gatehouse-edge")
+GATEHOUSE_EDGE_ROLE_NAME = env.str("GATEHOUSE_EDGE_ROLE_NAME", default="gatehouse-edge")
+GATEHOUSE_OAC_NAME = env.str("GATEHOUSE_OAC_NAME", default="gatehouse-oac")
+
+# Where viewers reach a site. Production: https on the default port. In
+# development the edge gateway serves every *.localhost site on one port.
+GATEHOUSE_EDGE_PUBLIC_SCHEME = env.str("GATEHOUSE_EDGE_PUBLIC_SCHEME", default="https" if PRODUCTION else "http")
+GATEHOUSE_EDGE_PUBLIC_PORT = env.int("GATEHOUSE_EDGE_PUBLIC_PORT", default=None if PRODUCTION else 8080)
+
+# Provider discovery: loopback and private addresses only where the provider
+# can legitimately live there (the local OpenID Connect provider).
+GATEHOUSE_PROVIDER_ALLOW_PRIVATE = env.bool("GATEHOUSE_PROVIDER_ALLOW_PRIVATE", default=not PRODUCTION)
+GATEHOUSE_PROVIDER_FETCH_TIMEOUT = env.float("GATEHOUSE_PROVIDER_FETCH_TIMEOUT", default=5.0)
+GATEHOUSE_PROVIDER_FETCH_MAX_BYTES = 512 * 1024
+GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS = env.int("GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS", default=3600)
+
+# A revision still pending this long is re-enqueued by the beat sweep; an
+# "uploading" claim older than the lease is taken to be from a dead worker.
+GATEHOUSE_UPLOAD_SWEEP_SECONDS = env.int("GATEHOUSE_UPLOAD_SWEEP_SECONDS", default=60)
+GATEHOUSE_UPLOAD_LEASE_SECONDS = env.int("GATEHOUSE_UPLOAD_LEASE_SECONDS", default=600)

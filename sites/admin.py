@@ -1,0 +1,186 @@
+from django import forms
+from django.contrib import admin, messages
+
+from .context import change_context
+from .models import (
+    Activity,
+    Build,
+    ConfigRevision,
+    Deployment,
+    DeploymentStep,
+    EdgeRelease,
+    IdentityProvider,
+    ProtectedSite,
+    SessionKey,
+)
+from .services.keys import session_key_rotate, session_keys_revoke
+from .services.providers import ProviderCheckError, provider_check
+
+
+class ChangeContextMixin:
+    """Admin saves publish configs as the signed-in user, not as "system"."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        with change_context(actor=request.user, reason="changed in the admin"):
+            return super().changeform_view(request, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        with change_context(actor=request.user, reason="deleted in the admin"):
+            return super().delete_view(request, *args, **kwargs)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class IdentityProviderForm(forms.ModelForm):
+    client_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted. Leave empty to keep the current secret.",
+    )
+    check_now = forms.BooleanField(
+        required=False, initial=True, label="Fetch discovery and keys now", help_text="Fills the endpoints and keys."
+    )
+
+    class Meta:
+        model = IdentityProvider
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("authorization_endpoint", "token_endpoint", "issuer"):
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if cleaned.get("client_secret"):
+            self.instance.client_secret = cleaned["client_secret"]
+        if cleaned.get("check_now"):
+            try:
+                provider_check(self.instance)
+            except ProviderCheckError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        elif not self.instance.issuer:
+            self.add_error("issuer", "Enter the issuer, or let the check fill it from the preset.")
+        return cleaned
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(ChangeContextMixin, admin.ModelAdmin):
+    form = IdentityProviderForm
+    list_display = ("name", "preset", "issuer", "client_id", "keys_fetched_at", "last_check_error")
+    list_filter = ("preset",)
+    search_fields = ("name", "issuer", "client_id")
+    readonly_fields = ("has_client_secret", "keys_fetched_at", "last_check_at", "last_check_error", "jwks", "discovery")
+
+
+class SessionKeyInline(admin.TabularInline):
+    model = SessionKey
+    fields = ("kid", "created_at", "retired_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProtectedSite)
+class ProtectedSiteAdmin(ChangeContextMixin, admin.ModelAdmin):
+    list_display = ("slug", "client", "name", "status", "distribution_domain", "provider", "edge_release", "not_after")
+    list_filter = ("status", "disabled", "provider")
+    search_fields = ("slug", "client", "name")
+    list_select_related = ("provider", "edge_release")
+    readonly_fields = ("status", "bucket_name", "distribution_id", "distribution_domain", "created_by", "created_at")
+    inlines = [SessionKeyInline]
+    actions = ["rotate_session_key", "sign_everyone_out"]
+
+    @admin.action(description="Rotate session key (signed-in viewers stay signed in)")
+    def rotate_session_key(self, request, queryset):
+        with change_context(actor=request.user, reason="session key rotated"):
+            for site in queryset:
+                session_key_rotate(site=site, actor=request.user)
+        messages.success(request, "New session keys made; configs publish in a moment.")
+
+    @admin.action(description="Sign everyone out (revoke all session keys)")
+    def sign_everyone_out(self, request, queryset):
+        with change_context(actor=request.user, reason="everyone signed out"):
+            for site in queryset:
+                session_keys_revoke(site=site, actor=request.user)
+        messages.success(request, "Old session keys revoked; configs publish in a moment.")
+
+
+@admin.register(SessionKey)
+class SessionKeyAdmin(ReadOnlyAdmin):
+    list_display = ("site", "kid", "created_at", "retired_at")
+    list_filter = ("retired_at",)
+    search_fields = ("site__slug", "kid")
+    fields = ("site", "kid", "created_at", "retired_at")
+
+
+@admin.register(ConfigRevision)
+class ConfigRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("site", "number", "upload_status", "created_by", "reason", "created_at", "attempts")
+    list_filter = ("upload_status",)
+    search_fields = ("site__slug", "reason")
+    list_select_related = ("site", "created_by")
+
+
+@admin.register(Build)
+class BuildAdmin(admin.ModelAdmin):
+    list_display = ("site", "pk", "status", "file_count", "total_bytes", "created_by", "created_at")
+    list_filter = ("status",)
+    search_fields = ("site__slug",)
+    list_select_related = ("site", "created_by")
+
+
+class DeploymentStepInline(admin.TabularInline):
+    model = DeploymentStep
+    fields = ("ordering", "name", "status", "started_at", "finished_at", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ("pk", "site_slug", "kind", "status", "started_by", "created_at", "finished_at")
+    list_filter = ("kind", "status")
+    search_fields = ("site_slug",)
+    list_select_related = ("started_by",)
+    inlines = [DeploymentStepInline]
+
+
+@admin.register(DeploymentStep)
+class DeploymentStepAdmin(admin.ModelAdmin):
+    list_display = ("deployment", "ordering", "name", "status", "started_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("deployment",)
+
+
+@admin.register(EdgeRelease)
+class EdgeReleaseAdmin(admin.ModelAdmin):
+    list_display = ("version", "status", "schema_version", "zip_size", "function_name", "version_arn", "published_at")
+    list_filter = ("status",)
+    search_fields = ("version", "zip_sha256", "version_arn")
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor", "verb", "site_slug", "detail")
+    list_filter = ("verb",)
+    search_fields = ("site_slug", "detail", "actor__username")
+    list_select_related = ("actor",)

@@ -1,0 +1,68 @@
+"""Start-up checks: a misconfigured console fails before serving a request."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=False)
+def gatehouse_settings_check(app_configs, **kwargs):
+    from .crypto import fernet_keys_problem
+
+    errors = []
+    production = settings.PRODUCTION
+    if production and settings.SECRET_KEY == settings.DEV_SECRET_KEY:
+        errors.append(
+            Error(
+                "SECRET_KEY is the public development key.",
+                hint="Set SECRET_KEY to a long random value.",
+                id="gatehouse.E001",
+            )
+        )
+    if production and settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        errors.append(
+            Error(
+                "Production runs on SQLite.",
+                hint="Set DATABASE_URL to a PostgreSQL database.",
+                id="gatehouse.E002",
+            )
+        )
+    problem = fernet_keys_problem(settings.GATEHOUSE_ENCRYPTION_KEYS)
+    if problem:
+        errors.append(
+            Error(
+                f"GATEHOUSE_ENCRYPTION_KEYS: {problem}.",
+                hint="A comma-separated list of Fernet keys, newest first "
+                '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").',
+                id="gatehouse.E003",
+            )
+        )
+    elif production and settings.DEV_ENCRYPTION_KEY in settings.GATEHOUSE_ENCRYPTION_KEYS:
+        errors.append(
+            Error(
+                "GATEHOUSE_ENCRYPTION_KEYS contains the public development key.",
+                id="gatehouse.E004",
+            )
+        )
+    if production and settings.DEBUG:
+        errors.append(Error("DEBUG is on in production.", id="gatehouse.E005"))
+    if production and not settings.ALLOWED_HOSTS:
+        errors.append(
+            Error("ALLOWED_HOSTS is empty.", hint="Set ALLOWED_HOSTS to the console's host name.", id="gatehouse.E006")
+        )
+    if production and settings.GATEHOUSE_PROVIDER_ALLOW_PRIVATE:
+        errors.append(
+            Warning(
+                "Provider discovery may reach loopback and private addresses.",
+                hint="Unset GATEHOUSE_PROVIDER_ALLOW_PRIVATE unless the provider really lives on a private network.",
+                id="gatehouse.W001",
+            )
+        )
+    if production and settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        errors.append(
+            Warning(
+                "Celery uses the filesystem broker, which only works on one machine.",
+                hint="Set CELERY_BROKER_URL to Redis or RabbitMQ.",
+                id="gatehouse.W002",
+            )
+        )
+    return errors

@@ -1,0 +1,505 @@
+import json
+import secrets as pysecrets
+from base64 import urlsafe_b64encode
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from edge_runtime.config import CURRENT_SCHEMA_VERSION, is_host_name
+
+from . import presets
+from .crypto import secret_decrypt, secret_encrypt
+
+CALLBACK_PATH = "/_gatehouse/callback"
+SIGN_OUT_PATH = "/_gatehouse/sign-out"
+SIGNED_OUT_PATH = "/_gatehouse/signed-out"
+
+
+def _list():
+    return []
+
+
+def _dict():
+    return {}
+
+
+def _default_scopes():
+    return ["openid", "email", "profile"]
+
+
+def _default_algs():
+    return ["RS256"]
+
+
+def _jwks():
+    return {"keys": []}
+
+
+class IdentityProvider(models.Model):
+    class AuthMethod(models.TextChoices):
+        BASIC = "client_secret_basic", "Client secret (HTTP Basic)"
+        POST = "client_secret_post", "Client secret (form post)"
+        NONE = "none", "None (PKCE only, public client)"
+
+    name = models.CharField(max_length=100)
+    preset = models.CharField(max_length=16, choices=presets.CHOICES, default=presets.OIDC)
+    # Preset inputs: Auth0/Okta tenant domain, Cognito hosted-UI domain.
+    domain = models.CharField(max_length=253, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    user_pool_id = models.CharField(max_length=64, blank=True)
+    tenant_id = models.CharField(max_length=64, blank=True, help_text="Entra ID directory (tenant) id.")
+
+    issuer = models.URLField(max_length=500)
+    authorization_endpoint = models.URLField(max_length=500, blank=True)
+    token_endpoint = models.URLField(max_length=500, blank=True)
+    userinfo_endpoint = models.URLField(max_length=500, blank=True)
+    end_session_endpoint = models.URLField(max_length=500, blank=True)
+    jwks_uri = models.URLField(max_length=500, blank=True)
+
+    client_id = models.CharField(max_length=512)
+    client_secret_encrypted = models.TextField(blank=True, editable=False)
+    token_endpoint_auth_method = models.CharField(
+        max_length=32, choices=AuthMethod.choices, default=AuthMethod.BASIC
+    )
+    scopes = models.JSONField(default=_default_scopes)
+    authorize_params = models.JSONField(default=_dict, blank=True)
+    id_token_algs = models.JSONField(default=_default_algs)
+
+    discovery = models.JSONField(default=_dict, blank=True, editable=False)
+    jwks = models.JSONField(default=_jwks, blank=True, editable=False)
+    keys_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_check_error = models.TextField(blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_preset_display()})"
+
+    @property
+    def client_secret(self) -> str:
+        if not self.client_secret_encrypted:
+            return ""
+        return secret_decrypt(self.client_secret_encrypted)
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        self.client_secret_encrypted = secret_encrypt(value) if value else ""
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.client_secret_encrypted)
+
+    def preset_values(self) -> presets.PresetValues:
+        return presets.preset_values(
+            self.preset,
+            domain=self.domain,
+            region=self.region,
+            user_pool_id=self.user_pool_id,
+            tenant_id=self.tenant_id,
+            issuer=self.issuer,
+        )
+
+    def apply_preset(self) -> None:
+        """Fill the issuer (and what discovery leaves out) from the preset inputs."""
+        values = self.preset_values()
+        self.issuer = values.issuer
+        if values.end_session_endpoint:
+            self.end_session_endpoint = values.end_session_endpoint
+        if values.tenant_id:
+            self.tenant_id = values.tenant_id
+
+    @property
+    def config_tenant_id(self) -> str | None:
+        return (self.tenant_id or None) if self.preset == presets.ENTRA else None
+
+
+class EdgeRelease(models.Model):
+    class Status(models.TextChoices):
+        BUILDING = "building"
+        PUBLISHING = "publishing"
+        PUBLISHED = "published"
+        FAILED = "failed"
+        RETIRED = "retired"
+
+    version = models.CharField(max_length=64, unique=True)
+    zip_sha256 = models.CharField(max_length=64, db_index=True)
+    zip_size = models.PositiveIntegerField(default=0)
+    schema_version = models.PositiveSmallIntegerField(default=CURRENT_SCHEMA_VERSION)
+    function_name = models.CharField(max_length=64, blank=True)
+    function_arn = models.CharField(max_length=256, blank=True)
+    # A numbered version: Lambda@Edge accepts neither $LATEST nor an alias.
+    version_arn = models.CharField(max_length=256, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BUILDING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"edge release {self.version}"
+
+
+class ProtectedSite(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PROVISIONING = "provisioning"
+        LIVE = "live"
+        FAILED = "failed"
+        DELETING = "deleting"
+
+    client = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(
+        max_length=64, unique=True, help_text="The site's id: in cookies, bucket names and AWS references."
+    )
+    hosts = models.JSONField(default=_list, blank=True, help_text="Custom host names, lower-case, no port.")
+    acm_certificate_arn = models.CharField(max_length=256, blank=True)
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.PROTECT, related_name="sites")
+
+    allow_any_user = models.BooleanField(default=False)
+    emails = models.JSONField(default=_list, blank=True)
+    email_domains = models.JSONField(default=_list, blank=True)
+    groups_claim = models.CharField(max_length=100, blank=True)
+    groups = models.JSONField(default=_list, blank=True)
+    session_lifetime = models.PositiveIntegerField(default=8 * 3600, help_text="Seconds.")
+    not_before = models.DateTimeField(null=True, blank=True)
+    not_after = models.DateTimeField(null=True, blank=True, help_text="Access ends (demo expiry).")
+    public_paths = models.JSONField(default=_list, blank=True)
+    spa_mode = models.BooleanField(default=True)
+    disabled = models.BooleanField(default=False)
+
+    edge_release = models.ForeignKey(EdgeRelease, null=True, blank=True, on_delete=models.PROTECT, related_name="sites")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    bucket_name = models.CharField(max_length=63, blank=True)
+    distribution_id = models.CharField(max_length=32, blank=True)
+    distribution_domain = models.CharField(max_length=253, blank=True)
+    live_build = models.ForeignKey("Build", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client", "name"]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["client", "name"]),
+            models.Index(fields=["not_after"]),
+        ]
+
+    def __str__(self):
+        return f"{self.client} · {self.name}"
+
+    def clean(self):
+        errors = {}
+        hosts = [h.strip().lower() for h in self.hosts or []]
+        bad = [h for h in hosts if not is_host_name(h)]
+        if bad:
+            errors["hosts"] = f"Not a host name (lower-case, no port or scheme): {', '.join(bad)}"
+        elif len(set(hosts)) != len(hosts):
+            errors["hosts"] = "A host name is listed twice."
+        else:
+            self.hosts = hosts
+            taken = ProtectedSite.hosts_in_use(exclude_site_id=self.pk) & set(hosts)
+            if taken:
+                errors["hosts"] = f"Already used by another site: {', '.join(sorted(taken))}"
+        self.emails = sorted({e.strip().lower() for e in self.emails or [] if e.strip()})
+        self.email_domains = sorted({d.strip().lower().lstrip("@") for d in self.email_domains or [] if d.strip()})
+        if self.groups and not self.groups_claim:
+            errors["groups_claim"] = "Name the claim that carries the groups."
+        if self.not_before and self.not_after and self.not_before >= self.not_after:
+            errors["not_after"] = "Access must end after it starts."
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def hosts_in_use(cls, *, exclude_site_id=None) -> set[str]:
+        """Every host name some site publishes a config under."""
+        in_use = set()
+        rows = cls.objects.exclude(pk=exclude_site_id).values_list("hosts", "distribution_domain")
+        for hosts, distribution_domain in rows:
+            in_use.update(hosts or [])
+            if distribution_domain:
+                in_use.add(distribution_domain)
+        return in_use
+
+    @property
+    def config_hosts(self) -> list[str]:
+        """The names the config is published under: custom ones, then CloudFront's."""
+        hosts = [h.lower() for h in self.hosts or []]
+        if self.distribution_domain and self.distribution_domain.lower() not in hosts:
+            hosts.append(self.distribution_domain.lower())
+        return hosts
+
+    @property
+    def schema_version(self) -> int:
+        return self.edge_release.schema_version if self.edge_release_id else CURRENT_SCHEMA_VERSION
+
+    def public_origin(self, host: str) -> str:
+        scheme = settings.GATEHOUSE_EDGE_PUBLIC_SCHEME
+        port = settings.GATEHOUSE_EDGE_PUBLIC_PORT
+        default = 443 if scheme == "https" else 80
+        return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+    def callback_url(self, host: str | None = None) -> str:
+        """What staff register at the provider as the redirect (callback) URL."""
+        return self.public_origin(host or self.primary_host) + CALLBACK_PATH
+
+    def sign_out_url(self, host: str | None = None) -> str:
+        return self.public_origin(host or self.primary_host) + SIGN_OUT_PATH
+
+    def signed_out_url(self, host: str | None = None) -> str:
+        """What staff register at the provider as the post-logout redirect URL."""
+        return self.public_origin(host or self.primary_host) + SIGNED_OUT_PATH
+
+    @property
+    def primary_host(self) -> str:
+        hosts = self.config_hosts
+        return hosts[0] if hosts else ""
+
+    def current_session_key(self) -> "SessionKey | None":
+        return self.session_keys.filter(retired_at=None).order_by("-created_at", "-pk").first()
+
+
+class SessionKey(models.Model):
+    """A site's session-signing key. Rotate adds one; revoke retires all others."""
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="session_keys")
+    kid = models.CharField(max_length=32)
+    secret_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["site", "kid"], name="sessionkey_unique_kid_per_site")]
+        indexes = [models.Index(fields=["site", "retired_at"])]
+
+    def __str__(self):
+        return f"{self.site.slug}/{self.kid}"
+
+    @property
+    def secret(self) -> str:
+        return secret_decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = secret_encrypt(value)
+
+    @classmethod
+    def generate(cls, site: ProtectedSite) -> "SessionKey":
+        key = cls(site=site, kid="k" + pysecrets.token_hex(4))
+        key.secret = urlsafe_b64encode(pysecrets.token_bytes(32)).rstrip(b"=").decode()
+        return key
+
+
+class Build(models.Model):
+    class Status(models.TextChoices):
+        STAGED = "staged"
+        UPLOADING = "uploading"
+        READY = "ready"
+        FAILED = "failed"
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="builds")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Name in default storage of the uploaded zip, until it is in the bucket.
+    staged_name = models.CharField(max_length=255, blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+    file_count = models.PositiveIntegerField(default=0)
+    total_bytes = models.PositiveBigIntegerField(default=0)
+    prefix = models.CharField(max_length=200, blank=True, help_text="Key prefix in the site bucket, e.g. builds/7.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STAGED)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["site", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.site.slug} build {self.pk}"
+
+    @property
+    def config_id(self) -> str:
+        return f"b{self.pk}"
+
+
+class Deployment(models.Model):
+    class Kind(models.TextChoices):
+        PROVISION = "provision"
+        CONFIG = "config"
+        REDEPLOY = "redeploy"
+        BUILD = "build"
+        EDGE_RELEASE = "edge_release", "Edge release rollout"
+        TEARDOWN = "teardown"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    site = models.ForeignKey(ProtectedSite, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments")
+    # Kept so a deployment still says which site it was after a teardown.
+    site_slug = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    edge_release = models.ForeignKey(EdgeRelease, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments")
+    build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["site", "-created_at"]),
+            models.Index(fields=["status", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.site_slug or 'all sites'} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.site_id and not self.site_slug:
+            self.site_slug = self.site.slug
+        super().save(*args, **kwargs)
+
+
+class DeploymentStep(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=100)
+    ordering = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True, help_text="For a person: what happened, or what went wrong.")
+
+    class Meta:
+        ordering = ["deployment", "ordering", "pk"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "name"], name="deploymentstep_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"
+
+
+class RevisionImmutable(Exception):
+    pass
+
+
+class ConfigRevision(models.Model):
+    """One rendered config of a site, secrets replaced by fingerprints.
+
+    Content is written once; only the upload bookkeeping changes afterwards.
+    """
+
+    class UploadStatus(models.TextChoices):
+        PENDING = "pending"
+        UPLOADING = "uploading"
+        UPLOADED = "uploaded"
+        FAILED = "failed"
+        SUPERSEDED = "superseded"
+
+    MUTABLE_FIELDS = frozenset(
+        {"upload_status", "upload_started_at", "uploaded_at", "uploaded_sha256", "s3_version_ids", "attempts", "last_error"}
+    )
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    schema_version = models.PositiveSmallIntegerField()
+    content = models.TextField(help_text="Canonical JSON, secrets as fingerprints.")
+    sha256 = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=200, blank=True)
+
+    upload_status = models.CharField(max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING)
+    upload_started_at = models.DateTimeField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    uploaded_sha256 = models.CharField(max_length=64, blank=True)
+    # One config object per host, each with its own S3 version.
+    s3_version_ids = models.JSONField(default=_dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["site", "-number"]
+        constraints = [models.UniqueConstraint(fields=["site", "number"], name="configrevision_unique_number")]
+        indexes = [
+            models.Index(fields=["upload_status", "created_at"]),
+            models.Index(fields=["site", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.site_id}#{self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None or not set(update_fields) <= self.MUTABLE_FIELDS:
+                raise RevisionImmutable("a config revision's content cannot change; make a new revision")
+        super().save(*args, **kwargs)
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.content)
+
+    @property
+    def hosts(self) -> list[str]:
+        return self.document["site"]["hosts"]
+
+    @property
+    def actor_name(self) -> str:
+        return self.created_by.get_username() if self.created_by_id else "system"
+
+
+class Activity(models.Model):
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    site = models.ForeignKey(ProtectedSite, null=True, blank=True, on_delete=models.SET_NULL, related_name="activity")
+    site_slug = models.CharField(max_length=64, blank=True)
+    verb = models.CharField(max_length=64)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "activity"
+        indexes = [
+            models.Index(fields=["-at"]),
+            models.Index(fields=["site", "-at"]),
+            models.Index(fields=["actor", "-at"]),
+        ]
+
+    def __str__(self):
+        who = self.actor.get_username() if self.actor_id else "system"
+        return f"{who} {self.verb} {self.site_slug}"
+
+    @classmethod
+    def record(cls, *, verb: str, site: ProtectedSite | None = None, actor=None, detail: str = "") -> "Activity":
+        return cls.objects.create(
+            verb=verb,
+            site=site,
+            site_slug=site.slug if site else "",
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            detail=detail,
+        )
+

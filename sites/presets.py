@@ -1,0 +1,101 @@
+"""What each identity provider preset fills in from a tenant, domain or region.
+
+Discovery gives the rest. Two things discovery does not give: Auth0's and
+Cognito's sign-out URLs (neither lists an `end_session_endpoint`), and the
+tenant id that Entra ID puts in `tid`, which the edge checks.
+"""
+
+import re
+from dataclasses import dataclass
+
+AUTH0 = "auth0"
+COGNITO = "cognito"
+OKTA = "okta"
+GOOGLE = "google"
+ENTRA = "entra"
+OIDC = "oidc"
+
+CHOICES = [
+    (AUTH0, "Auth0"),
+    (COGNITO, "Amazon Cognito"),
+    (OKTA, "Okta"),
+    (GOOGLE, "Google"),
+    (ENTRA, "Microsoft Entra ID"),
+    (OIDC, "Generic OpenID Connect"),
+]
+
+_DOMAIN = re.compile(r"(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d\Z")
+_USER_POOL = re.compile(r"(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)_[A-Za-z0-9]+\Z")
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+class PresetError(ValueError):
+    """`field` names the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PresetValues:
+    issuer: str
+    end_session_endpoint: str | None = None
+    tenant_id: str | None = None
+    id_token_algs: tuple[str, ...] = ("RS256",)
+
+
+def _domain(value: str, field: str = "domain") -> str:
+    value = (value or "").strip().lower().removeprefix("https://").rstrip("/")
+    if not _DOMAIN.match(value):
+        raise PresetError(field, "Enter the provider's domain name, such as acme.eu.auth0.com.")
+    return value
+
+
+def preset_values(
+    preset: str, *, domain: str = "", region: str = "", user_pool_id: str = "", tenant_id: str = "", issuer: str = ""
+) -> PresetValues:
+    """Issuer and the non-discoverable endpoints for a preset."""
+    if preset == AUTH0:
+        host = _domain(domain)
+        # Auth0 only publishes end_session_endpoint when RP-initiated logout is
+        # switched on for the tenant; /oidc/logout works either way.
+        return PresetValues(issuer=f"https://{host}/", end_session_endpoint=f"https://{host}/oidc/logout")
+    if preset == COGNITO:
+        pool = (user_pool_id or "").strip()
+        match = _USER_POOL.match(pool)
+        if not match:
+            raise PresetError("user_pool_id", "Enter the user pool id, such as eu-west-1_AbCdEf123.")
+        pool_region = match["region"]
+        if region and region != pool_region:
+            raise PresetError("region", f"The user pool id is in {pool_region}, not {region}.")
+        # The hosted UI's domain (the one users sign in at) is where logout lives.
+        host = _domain(domain)
+        return PresetValues(
+            issuer=f"https://cognito-idp.{pool_region}.amazonaws.com/{pool}",
+            end_session_endpoint=f"https://{host}/logout",
+        )
+    if preset == OKTA:
+        host = _domain(domain)
+        # The org's default custom authorization server: the one Okta's own
+        # app integrations use, and the one that can carry a groups claim.
+        return PresetValues(issuer=f"https://{host}/oauth2/default")
+    if preset == GOOGLE:
+        return PresetValues(issuer="https://accounts.google.com")
+    if preset == ENTRA:
+        tenant = (tenant_id or "").strip().lower()
+        if not _GUID.match(tenant):
+            # "common" and "organizations" have a templated issuer that can
+            # never equal one configured issuer, and would let any tenant in.
+            raise PresetError("tenant_id", "Enter the directory (tenant) id, a GUID from the Entra admin centre.")
+        return PresetValues(issuer=f"https://login.microsoftonline.com/{tenant}/v2.0", tenant_id=tenant)
+    if preset == OIDC:
+        if not issuer:
+            raise PresetError("issuer", "Enter the provider's issuer URL.")
+        return PresetValues(issuer=issuer.strip())
+    raise PresetError("preset", f"Unknown preset {preset!r}.")
+
+
+def is_region(value: str) -> bool:
+    return bool(_REGION.match(value or ""))

@@ -1,0 +1,156 @@
+"""The per-site auth config: render, canonicalise, redact, inject.
+
+`site_config_render` is pure (it reads the site and its related rows and
+writes nothing). What the console stores is the redacted form, where every
+secret is `{"$secret": "sha256:<hmac>"}`; what it uploads is the redacted form
+with the secrets put back, checked against the fingerprints.
+"""
+
+import hashlib
+import json
+from datetime import UTC
+
+from edge_runtime import config as edge_config
+
+from .crypto import secret_fingerprint
+from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite
+
+SECRET_MARKER = "$secret"
+
+# Added to every page and redirect the edge itself generates.
+EDGE_HEADERS = {
+    "strict-transport-security": "max-age=63072000; includeSubDomains",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+class SecretMismatch(Exception):
+    """A fingerprint in a revision no longer matches any current secret."""
+
+
+def _timestamp(value):
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _or_none(value):
+    return value or None
+
+
+def site_config_render(site: ProtectedSite) -> dict:
+    """The config document for `site`, secrets in clear; raises edge ConfigError."""
+    provider = site.provider
+    keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
+    build = site.live_build
+    method = provider.token_endpoint_auth_method
+    doc = {
+        "schema_version": site.schema_version,
+        "site": {
+            "id": site.slug,
+            "hosts": site.config_hosts,
+            "distribution_id": site.distribution_id or None,
+            "disabled": site.disabled,
+            "build": {"id": build.config_id, "prefix": build.prefix} if build else None,
+            "spa": site.spa_mode,
+        },
+        "provider": {
+            "issuer": provider.issuer,
+            "authorization_endpoint": provider.authorization_endpoint,
+            "token_endpoint": provider.token_endpoint,
+            "userinfo_endpoint": _or_none(provider.userinfo_endpoint),
+            "end_session_endpoint": _or_none(provider.end_session_endpoint),
+            "jwks_uri": _or_none(provider.jwks_uri),
+            "client_id": provider.client_id,
+            # A public client's stored secret is not sent anywhere.
+            "client_secret": (provider.client_secret or None) if method != "none" else None,
+            "token_endpoint_auth_method": method,
+            "scopes": list(provider.scopes),
+            "authorize_params": dict(provider.authorize_params or {}),
+            "jwks": provider.jwks or {"keys": []},
+            "id_token_algs": list(provider.id_token_algs),
+            "tenant_id": provider.config_tenant_id,
+        },
+        "session": {
+            "lifetime_seconds": site.session_lifetime,
+            "current_kid": keys[0].kid if keys else None,
+            "keys": {key.kid: key.secret for key in keys},
+        },
+        "access": {
+            "allow_any_user": site.allow_any_user,
+            "emails": sorted(e.lower() for e in site.emails),
+            "email_domains": sorted(d.lower() for d in site.email_domains),
+            "groups_claim": site.groups_claim or None,
+            "groups": list(site.groups),
+            "not_before": _timestamp(site.not_before),
+            "not_after": _timestamp(site.not_after),
+        },
+        "paths": {
+            "public": list(site.public_paths),
+            "callback": CALLBACK_PATH,
+            "sign_out": SIGN_OUT_PATH,
+        },
+        "headers": dict(EDGE_HEADERS),
+    }
+    edge_config.validate(doc, schema_version=site.schema_version)
+    return doc
+
+
+def canonical_json(doc: dict) -> bytes:
+    """One byte string per document, so equal configs hash equal."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _secret_slots(doc: dict):
+    """(container, key) of every secret in a config document."""
+    provider = doc.get("provider", {})
+    if provider.get("client_secret") is not None:
+        yield provider, "client_secret"
+    keys = doc.get("session", {}).get("keys", {})
+    for kid in keys:
+        yield keys, kid
+
+
+def config_redact(doc: dict) -> dict:
+    """A deep copy of `doc` with every secret replaced by its fingerprint."""
+    redacted = json.loads(json.dumps(doc))
+    for container, key in _secret_slots(redacted):
+        value = container[key]
+        if not (isinstance(value, dict) and SECRET_MARKER in value):
+            container[key] = {SECRET_MARKER: secret_fingerprint(value)}
+    return redacted
+
+
+def config_inject(redacted: dict, secrets: list[str]) -> dict:
+    """Put the secrets back into a redacted document, by fingerprint."""
+    by_fingerprint = {secret_fingerprint(s): s for s in secrets if s}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {SECRET_MARKER}:
+                fingerprint = node[SECRET_MARKER]
+                if fingerprint not in by_fingerprint:
+                    raise SecretMismatch(f"no current secret has fingerprint {fingerprint}")
+                return by_fingerprint[fingerprint]
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(redacted)
+
+
+def site_secrets(site: ProtectedSite) -> list[str]:
+    """Every secret a site's config may carry right now."""
+    values = [key.secret for key in site.session_keys.filter(retired_at=None)]
+    if site.provider.has_client_secret:
+        values.append(site.provider.client_secret)
+    return values

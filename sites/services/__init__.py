@@ -1,0 +1,1 @@
+"""Writes: one module per area, functions named `<thing>_<action>`."""

@@ -1,0 +1,309 @@
+"""Identity provider discovery and key fetching.
+
+The console fetches URLs that staff type in, so the fetcher is strict: https
+only (plain http just for local names in development), no loopback, private
+or link-local addresses outside development, the address checked is the
+address connected to (no DNS rebinding between the two), 512 KB at most,
+5 seconds in all, and at most two redirects on the same origin.
+"""
+
+import http.client
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from edge_runtime.config import ID_TOKEN_ALGS
+
+from ..context import change_context
+from ..models import IdentityProvider
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 2
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+# JWK members that only a private or symmetric key has: never embed those.
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+class ProviderCheckError(Exception):
+    """Why a provider could not be checked, in words for the form."""
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    end_session_endpoint: str
+    jwks_uri: str
+    id_token_algs: list[str]
+    auth_methods: list[str]
+    jwks: dict
+    document: dict
+
+
+def _is_local_name(host: str) -> bool:
+    return host in _LOCAL_NAMES or host.endswith(".localhost")
+
+
+def _check_address(ip: str, host: str) -> None:
+    if settings.GATEHOUSE_PROVIDER_ALLOW_PRIVATE:
+        return
+    address = ipaddress.ip_address(ip.split("%", 1)[0])
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        raise ProviderCheckError(f"{host} resolves to {address}, a private or local address; refused.")
+
+
+def _resolve(host: str, port: int, deadline: float) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise ProviderCheckError(f"{host} does not resolve (DNS lookup failed).") from None
+    if time.monotonic() > deadline:
+        raise ProviderCheckError(f"{host} took too long to resolve.")
+    addresses = [info[4][0] for info in infos]
+    # Every address must pass: otherwise a name with one public and one
+    # private address would be let through half the time.
+    for ip in addresses:
+        _check_address(ip, host)
+    return addresses[0]
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to an address already checked, with SNI and Host of the name."""
+
+    def __init__(self, host, port, ip, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._ip = ip
+
+    def connect(self):
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, ip, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._ip = ip
+
+    def connect(self):
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+def _check_url(url: str) -> tuple[str, str, int, str]:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        raise ProviderCheckError(f"{url!r} is not a URL.") from None
+    if not host or parts.username or parts.password:
+        raise ProviderCheckError(f"{url!r} is not a URL with a host name.")
+    if parts.scheme == "https":
+        pass
+    elif parts.scheme == "http" and _is_local_name(host) and settings.GATEHOUSE_PROVIDER_ALLOW_PRIVATE:
+        pass
+    else:
+        raise ProviderCheckError(f"{url} must use https.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, host, port, path
+
+
+def fetch_json(url: str) -> dict:
+    """GET a JSON object under the rules in the module docstring."""
+    timeout = settings.GATEHOUSE_PROVIDER_FETCH_TIMEOUT
+    limit = settings.GATEHOUSE_PROVIDER_FETCH_MAX_BYTES
+    deadline = time.monotonic() + timeout
+    origin = None
+    for _ in range(MAX_REDIRECTS + 1):
+        scheme, host, port, path = _check_url(url)
+        if origin is not None and (scheme, host, port) != origin:
+            raise ProviderCheckError(f"{url} redirected to another origin ({scheme}://{host}:{port}); refused.")
+        origin = (scheme, host, port)
+        ip = _resolve(host, port, deadline)
+        remaining = max(deadline - time.monotonic(), 0.01)
+        if scheme == "https":
+            conn = _PinnedHTTPSConnection(host, port, ip, timeout=remaining, context=ssl.create_default_context())
+        else:
+            conn = _PinnedHTTPConnection(host, port, ip, timeout=remaining)
+        try:
+            conn.request("GET", path, headers={"Accept": "application/json", "User-Agent": "gatehouse-console"})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise ProviderCheckError(f"{url} redirected without a Location.")
+                url = urljoin(url, location)
+                continue
+            if response.status != 200:
+                raise ProviderCheckError(f"{url} answered HTTP {response.status}.")
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise ProviderCheckError(f"{url} is larger than {limit // 1024} KB; refused.")
+            chunks, size = [], 0
+            while True:
+                if time.monotonic() > deadline:
+                    raise ProviderCheckError(f"{url} took longer than {timeout:g} seconds.")
+                chunk = response.read(min(65536, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise ProviderCheckError(f"{url} is larger than {limit // 1024} KB; refused.")
+        except (TimeoutError, socket.timeout):
+            raise ProviderCheckError(f"{url} did not answer within {timeout:g} seconds.") from None
+        except ssl.SSLError as exc:
+            raise ProviderCheckError(f"{url}: TLS failed ({exc.reason or exc}).") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise ProviderCheckError(f"{url} is unreachable ({exc.__class__.__name__}: {exc}).") from None
+        finally:
+            conn.close()
+        try:
+            doc = json.loads(b"".join(chunks))
+        except ValueError:
+            raise ProviderCheckError(f"{url} did not return JSON.") from None
+        if not isinstance(doc, dict):
+            raise ProviderCheckError(f"{url} did not return a JSON object.")
+        return doc
+    raise ProviderCheckError(f"{url} redirected more than {MAX_REDIRECTS} times.")
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def public_jwks(jwks: dict, url: str) -> dict:
+    keys = jwks.get("keys")
+    if not isinstance(keys, list):
+        raise ProviderCheckError(f"{url} is not a JWK Set (no \"keys\" list).")
+    public = [k for k in keys if isinstance(k, dict) and not (_PRIVATE_JWK_MEMBERS & set(k))]
+    if not public:
+        raise ProviderCheckError(f"{url} lists no public signing keys.")
+    return {"keys": public}
+
+
+def provider_discover(*, issuer: str) -> ProviderMetadata:
+    """Fetch and check the discovery document and the keys it points to."""
+    url = discovery_url(issuer)
+    doc = fetch_json(url)
+    if doc.get("issuer") != issuer:
+        raise ProviderCheckError(
+            f"The discovery document names the issuer {doc.get('issuer')!r}, not {issuer!r}. "
+            "The issuer must match exactly (including any trailing slash)."
+        )
+    for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise ProviderCheckError(f"The discovery document at {url} has no {key}.")
+    endpoints = {}
+    for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint", "end_session_endpoint"):
+        value = doc.get(key) or ""
+        if value:
+            _check_url(value)
+        endpoints[key] = value
+    jwks = public_jwks(fetch_json(endpoints["jwks_uri"]), endpoints["jwks_uri"])
+    supported = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
+    # HS256 only on an explicit choice: it makes the client secret a signing key.
+    algs = [a for a in supported if a in ID_TOKEN_ALGS and a != "HS256"] or ["RS256"]
+    methods = doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+    return ProviderMetadata(
+        issuer=issuer,
+        authorization_endpoint=endpoints["authorization_endpoint"],
+        token_endpoint=endpoints["token_endpoint"],
+        userinfo_endpoint=endpoints["userinfo_endpoint"],
+        end_session_endpoint=endpoints["end_session_endpoint"],
+        jwks_uri=endpoints["jwks_uri"],
+        id_token_algs=algs,
+        auth_methods=[m for m in methods if isinstance(m, str)],
+        jwks=jwks,
+        document=doc,
+    )
+
+
+def provider_apply_metadata(provider: IdentityProvider, metadata: ProviderMetadata) -> None:
+    """Copy what discovery found onto an (unsaved) provider.
+
+    A sign-out URL the preset knows (Auth0, Cognito) wins over an empty one
+    from discovery.
+    """
+    provider.issuer = metadata.issuer
+    provider.authorization_endpoint = metadata.authorization_endpoint
+    provider.token_endpoint = metadata.token_endpoint
+    provider.userinfo_endpoint = metadata.userinfo_endpoint
+    provider.jwks_uri = metadata.jwks_uri
+    if metadata.end_session_endpoint:
+        provider.end_session_endpoint = metadata.end_session_endpoint
+    if not set(provider.id_token_algs or []) & set(metadata.id_token_algs):
+        provider.id_token_algs = metadata.id_token_algs
+    provider.discovery = metadata.document
+    provider.jwks = metadata.jwks
+    provider.keys_fetched_at = provider.last_check_at = timezone.now()
+    provider.last_check_error = ""
+
+
+def provider_check(provider: IdentityProvider) -> ProviderMetadata:
+    """Fill preset values, then discover; raises ProviderCheckError. Saves nothing."""
+    from ..presets import PresetError
+
+    try:
+        provider.apply_preset()
+    except PresetError as exc:
+        raise ProviderCheckError(str(exc)) from None
+    metadata = provider_discover(issuer=provider.issuer)
+    provider_apply_metadata(provider, metadata)
+    return metadata
+
+
+def provider_refresh_keys(*, provider_id: int) -> bool:
+    """Refetch a provider's keys; save (and so republish) only when they changed."""
+    provider = IdentityProvider.objects.filter(pk=provider_id).first()
+    if provider is None or not provider.jwks_uri:
+        return False
+    now = timezone.now()
+    try:
+        jwks = public_jwks(fetch_json(provider.jwks_uri), provider.jwks_uri)
+    except ProviderCheckError as exc:
+        # Keep the keys we have: the edge can still verify with them.
+        IdentityProvider.objects.filter(pk=provider_id).update(last_check_at=now, last_check_error=str(exc))
+        log.warning("provider %s: key refresh failed: %s", provider.name, exc)
+        return False
+    if jwks == provider.jwks:
+        IdentityProvider.objects.filter(pk=provider_id).update(
+            last_check_at=now, keys_fetched_at=now, last_check_error=""
+        )
+        return False
+    provider.jwks = jwks
+    provider.keys_fetched_at = provider.last_check_at = now
+    provider.last_check_error = ""
+    with change_context(reason=f"provider {provider.name} rotated its signing keys"):
+        # Only these fields: a staff edit saved meanwhile must not be undone.
+        provider.save(update_fields=["jwks", "keys_fetched_at", "last_check_at", "last_check_error"])
+    log.info("provider %s: signing keys changed (%s)", provider.name, ", ".join(sorted(_key_ids(jwks))))
+    return True
+
+
+def _key_ids(jwks: dict) -> set[str]:
+    return {str(k.get("kid")) for k in (jwks or {}).get("keys", []) if isinstance(k, dict)}
+
+
+def providers_refresh_keys() -> int:
+    """Refetch the keys of every provider in use; returns how many changed."""
+    ids = (
+        IdentityProvider.objects.filter(~Q(jwks_uri=""), sites__isnull=False)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    return sum(provider_refresh_keys(provider_id=pk) for pk in ids)

@@ -1,0 +1,263 @@
+"""Config publishing: render a revision, then upload it to the config bucket.
+
+Ordering rule: per site, only the newest revision is ever uploaded, and only
+one upload runs at a time, so an older revision can never land after a newer
+one. Older revisions that never made it are marked superseded.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from edge_runtime.config import ConfigError
+from edge_runtime.config import validate as edge_validate
+
+from .. import aws
+from ..models import Activity, ConfigRevision, ProtectedSite
+from ..rendering import (
+    SecretMismatch,
+    canonical_json,
+    config_inject,
+    config_redact,
+    sha256_hex,
+    site_config_render,
+    site_secrets,
+)
+
+log = logging.getLogger(__name__)
+
+Status = ConfigRevision.UploadStatus
+
+
+class UploadBusy(Exception):
+    """An older revision of the same site is uploading; try again shortly."""
+
+
+def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
+    """Make a new revision if the site's config changed, and enqueue its upload.
+
+    Returns the new revision, or None when nothing changed (or the site is
+    gone or being torn down). Raises edge ConfigError when the site's settings
+    make a config the edge cannot read.
+    """
+    from ..tasks import revision_upload_task
+
+    with transaction.atomic():
+        # The lock orders concurrent publishes of one site, so revision
+        # numbers follow the order in which the settings were committed.
+        site = (
+            ProtectedSite.objects.select_for_update()
+            .select_related("provider", "live_build", "edge_release")
+            .filter(pk=site_id)
+            .first()
+        )
+        if site is None or site.status == ProtectedSite.Status.DELETING:
+            return None
+        doc = site_config_render(site)
+        content = canonical_json(config_redact(doc)).decode("utf-8")
+        digest = sha256_hex(content.encode("utf-8"))
+        latest = site.revisions.order_by("-number").only("number", "sha256").first()
+        if latest is not None and latest.sha256 == digest:
+            return None
+        revision = ConfigRevision.objects.create(
+            site=site,
+            number=(latest.number + 1) if latest else 1,
+            schema_version=doc["schema_version"],
+            content=content,
+            sha256=digest,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+            reason=(reason or "settings changed")[:200],
+        )
+        Activity.record(
+            verb="config.revision",
+            site=site,
+            actor=actor,
+            detail=f"revision {revision.number}: {revision.reason}",
+        )
+        revision_upload_task.delay_on_commit(revision.pk)
+    log.info("site %s: config revision %s (%s)", site.slug, revision.number, revision.reason)
+    return revision
+
+
+def config_publish_safely(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
+    """config_publish for on-commit callbacks: an invalid config is recorded, not raised.
+
+    The save itself has already committed by then; raising would only turn a
+    finished request into a 500.
+    """
+    try:
+        return config_publish(site_id=site_id, actor=actor, reason=reason)
+    except ConfigError as exc:
+        site = ProtectedSite.objects.filter(pk=site_id).first()
+        log.warning("site %s: config not published: %s", site_id, exc)
+        if site is not None:
+            Activity.record(verb="config.invalid", site=site, actor=actor, detail="; ".join(exc.errors))
+        return None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    outcome: str  # "uploaded", "superseded", "skipped", "failed"
+    revision_id: int
+
+
+def _lease_cutoff():
+    return timezone.now() - timedelta(seconds=settings.GATEHOUSE_UPLOAD_LEASE_SECONDS)
+
+
+def _claim(revision: ConfigRevision) -> str:
+    """Take the upload of `revision`: "claimed", "superseded", "skipped", or raise UploadBusy."""
+    with transaction.atomic():
+        # Serialises claims per site (see the module docstring).
+        ProtectedSite.objects.select_for_update().filter(pk=revision.site_id).first()
+        others = ConfigRevision.objects.filter(site_id=revision.site_id).exclude(pk=revision.pk)
+        newer = others.filter(number__gt=revision.number).exclude(upload_status=Status.SUPERSEDED)
+        if newer.exists():
+            ConfigRevision.objects.filter(pk=revision.pk, upload_status__in=[Status.PENDING, Status.FAILED]).update(
+                upload_status=Status.SUPERSEDED
+            )
+            return "superseded"
+        if others.filter(upload_status=Status.UPLOADING, upload_started_at__gt=_lease_cutoff()).exists():
+            raise UploadBusy(f"another revision of site {revision.site_id} is uploading")
+        claimable = ConfigRevision.objects.filter(pk=revision.pk).filter(
+            upload_status__in=[Status.PENDING, Status.FAILED]
+        ) | ConfigRevision.objects.filter(
+            pk=revision.pk, upload_status=Status.UPLOADING, upload_started_at__lte=_lease_cutoff()
+        )
+        claimed = claimable.update(
+            upload_status=Status.UPLOADING, upload_started_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        return "claimed" if claimed else "skipped"
+
+
+def _release(revision_id: int, **fields) -> int:
+    return ConfigRevision.objects.filter(pk=revision_id, upload_status=Status.UPLOADING).update(**fields)
+
+
+def _hosts_to_remove(revision: ConfigRevision) -> list[str]:
+    previous = (
+        ConfigRevision.objects.filter(
+            site_id=revision.site_id, number__lt=revision.number, upload_status=Status.UPLOADED
+        )
+        .order_by("-number")
+        .first()
+    )
+    if previous is None:
+        return []
+    gone = set(previous.hosts) - set(revision.hosts)
+    # A name that moved to another site now holds that site's config.
+    return sorted(gone - ProtectedSite.hosts_in_use(exclude_site_id=revision.site_id))
+
+
+def revision_upload(*, revision_id: int) -> UploadResult:
+    """Upload one revision to every host's config object; safe to run twice.
+
+    Raises aws.AwsTransientError (the revision is left pending) and
+    UploadBusy for the caller to retry later.
+    """
+    revision = ConfigRevision.objects.select_related("site", "site__provider").filter(pk=revision_id).first()
+    if revision is None or revision.upload_status in (Status.UPLOADED, Status.SUPERSEDED):
+        return UploadResult("skipped", revision_id)
+    site = revision.site
+    if site.status == ProtectedSite.Status.DELETING:
+        ConfigRevision.objects.filter(pk=revision_id).exclude(upload_status=Status.UPLOADED).update(
+            upload_status=Status.SUPERSEDED, last_error="site is being deleted"
+        )
+        return UploadResult("superseded", revision_id)
+
+    outcome = _claim(revision)
+    if outcome != "claimed":
+        if outcome == "superseded":
+            _enqueue_newest_pending(site.pk)
+        return UploadResult(outcome, revision_id)
+
+    try:
+        body_doc = config_inject(revision.document, site_secrets(site))
+        edge_validate(body_doc, schema_version=revision.schema_version)
+    except SecretMismatch:
+        # A secret changed after this revision was made: its own save makes
+        # (or already made) the revision that replaces this one.
+        _release(
+            revision_id,
+            upload_status=Status.FAILED,
+            last_error="a secret changed after this revision was made; a newer revision replaces it",
+        )
+        config_publish_safely(site_id=site.pk, reason="secret changed before upload")
+        return UploadResult("failed", revision_id)
+    except ConfigError as exc:
+        _release(revision_id, upload_status=Status.FAILED, last_error="; ".join(exc.errors))
+        return UploadResult("failed", revision_id)
+
+    body = canonical_json(body_doc)
+    removed = _hosts_to_remove(revision)
+    versions = {}
+    # S3 is called here, outside any transaction: a slow bucket must not hold
+    # the site's row lock or a database connection in a transaction.
+    try:
+        for host in revision.hosts:
+            versions[host] = aws.config_object_put(host=host, body=body) or ""
+        for host in removed:
+            aws.config_object_delete(host=host)
+    except aws.AwsTransientError as exc:
+        _release(revision_id, upload_status=Status.PENDING, last_error=f"will retry: {exc}")
+        raise
+    except aws.AwsError as exc:
+        _release(revision_id, upload_status=Status.FAILED, last_error=str(exc))
+        log.warning("site %s: revision %s upload failed: %s", site.slug, revision.number, exc)
+        return UploadResult("failed", revision_id)
+
+    _release(
+        revision_id,
+        upload_status=Status.UPLOADED,
+        uploaded_at=timezone.now(),
+        uploaded_sha256=sha256_hex(body),
+        s3_version_ids=versions,
+        last_error="",
+    )
+    ConfigRevision.objects.filter(
+        site_id=site.pk, number__lt=revision.number, upload_status__in=[Status.PENDING, Status.FAILED]
+    ).update(upload_status=Status.SUPERSEDED)
+    log.info("site %s: revision %s uploaded to %s", site.slug, revision.number, ", ".join(revision.hosts))
+    _enqueue_newest_pending(site.pk)
+    return UploadResult("uploaded", revision_id)
+
+
+def _enqueue_newest_pending(site_id: int) -> None:
+    from ..tasks import revision_upload_task
+
+    newest = ConfigRevision.objects.filter(site_id=site_id).aggregate(n=Max("number"))["n"]
+    pending = ConfigRevision.objects.filter(site_id=site_id, number=newest, upload_status=Status.PENDING).first()
+    if pending is not None:
+        revision_upload_task.delay_on_commit(pending.pk)
+
+
+def revisions_sweep() -> list[int]:
+    """Re-enqueue the newest revision of every site whose upload stalled."""
+    from ..tasks import revision_upload_task
+
+    stale = timezone.now() - timedelta(seconds=settings.GATEHOUSE_UPLOAD_SWEEP_SECONDS)
+    candidates = list(
+        (
+            ConfigRevision.objects.filter(upload_status=Status.PENDING, created_at__lte=stale)
+            | ConfigRevision.objects.filter(upload_status=Status.UPLOADING, upload_started_at__lte=_lease_cutoff())
+        ).values_list("pk", "site_id", "number")
+    )
+    if not candidates:
+        return []
+    newest = dict(
+        ConfigRevision.objects.filter(site_id__in={site_id for _, site_id, _ in candidates})
+        .values("site_id")
+        .annotate(n=Max("number"))
+        .values_list("site_id", "n")
+    )
+    # Older ones are superseded by the newest's upload; no need to send them.
+    ids = [pk for pk, site_id, number in candidates if newest.get(site_id) == number]
+    for pk in ids:
+        revision_upload_task.delay(pk)
+    log.info("re-enqueued %d stalled config upload(s)", len(ids))
+    return ids

@@ -1,0 +1,47 @@
+"""Celery tasks: each takes ids, calls a service, and states its retry policy."""
+
+from celery import shared_task
+
+from . import aws
+from .services import providers as provider_services
+from .services import publishing
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(aws.AwsTransientError, publishing.UploadBusy),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def revision_upload_task(revision_id: int) -> str:
+    # Idempotent: the claim in the service makes a redelivery a no-op. When
+    # the retries run out the revision stays pending for revisions_sweep.
+    return publishing.revision_upload(revision_id=revision_id).outcome
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def config_publish_task(site_id: int, actor_id: int | None = None, reason: str = "") -> int | None:
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    revision = publishing.config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+    return revision.pk if revision else None
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def revisions_sweep() -> int:
+    return len(publishing.revisions_sweep())
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def providers_refresh_keys() -> int:
+    return provider_services.providers_refresh_keys()
+
+
+@shared_task(acks_late=True, soft_time_limit=30, time_limit=45)
+def provider_refresh_keys_task(provider_id: int) -> bool:
+    return provider_services.provider_refresh_keys(provider_id=provider_id)
