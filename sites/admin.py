@@ -1,3 +1,5 @@
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -53,6 +55,10 @@ class IdentityProviderForm(forms.ModelForm):
     class Meta:
         model = IdentityProvider
         fields = "__all__"
+        field_classes = {
+            name: partial(forms.URLField, assume_scheme="https")
+            for name in ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "end_session_endpoint", "jwks_uri")
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

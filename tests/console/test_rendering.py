@@ -1,0 +1,103 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from edge_runtime.config import ConfigError, parse
+from sites.crypto import secret_fingerprint
+from sites.models import Build, EdgeRelease
+from sites.rendering import (
+    SecretMismatch,
+    canonical_json,
+    config_inject,
+    config_redact,
+    site_config_render,
+    site_secrets,
+)
+from tests.console.conftest import CLIENT_SECRET
+
+
+def test_it_renders_a_config_the_edge_can_parse(site):
+    doc = site_config_render(site)
+    config = parse(doc)
+    assert config.site_id == "acme-demo"
+    assert config.hosts == ("demo.acme.example",)
+    assert config.client_secret == CLIENT_SECRET
+    assert config.emails == {"ann@client.example"}
+    assert doc["session"]["current_kid"] in doc["session"]["keys"]
+    assert doc["paths"]["callback"] == "/_gatehouse/callback"
+
+
+def test_it_names_the_distribution_the_live_build_and_the_expiry(site):
+    build = Build.objects.create(site=site, prefix="builds/1", status="ready")
+    site.live_build = build
+    site.distribution_id = "EDFDVBD6EXAMPLE"
+    site.distribution_domain = "d111111abcdef8.cloudfront.net"
+    site.not_after = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+    doc = site_config_render(site)
+    assert doc["site"]["build"] == {"id": f"b{build.pk}", "prefix": "builds/1"}
+    assert doc["site"]["distribution_id"] == "EDFDVBD6EXAMPLE"
+    assert doc["site"]["hosts"] == ["demo.acme.example", "d111111abcdef8.cloudfront.net"]
+    assert doc["access"]["not_after"] == "2026-12-31T23:59:59Z"
+
+
+def test_it_validates_for_the_schema_version_of_the_sites_edge_release(site):
+    site.edge_release = EdgeRelease.objects.create(version="0.1", zip_sha256="0" * 64, schema_version=99)
+    with pytest.raises(ConfigError) as exc:
+        site_config_render(site)
+    assert "99" in str(exc.value)
+
+
+def test_it_refuses_a_site_whose_config_the_edge_could_not_read(site):
+    site.groups = ["viewers"]  # without a groups_claim
+    site.session_lifetime = 10
+    with pytest.raises(ConfigError) as exc:
+        site_config_render(site)
+    assert any("session.lifetime_seconds" in e for e in exc.value.errors)
+    assert any("access.groups" in e for e in exc.value.errors)
+
+
+def test_a_public_client_sends_no_secret(site, provider):
+    provider.token_endpoint_auth_method = "none"
+    assert site_config_render(site)["provider"]["client_secret"] is None
+
+
+def test_canonical_json_is_the_same_whatever_the_key_order():
+    assert canonical_json({"b": 1, "a": "é"}) == canonical_json({"a": "é", "b": 1}) == '{"a":"é","b":1}'.encode()
+
+
+def test_redaction_replaces_every_secret_with_a_fingerprint(site):
+    doc = site_config_render(site)
+    redacted = config_redact(doc)
+    text = canonical_json(redacted).decode()
+    assert CLIENT_SECRET not in text
+    for secret in doc["session"]["keys"].values():
+        assert secret not in text
+    assert redacted["provider"]["client_secret"] == {"$secret": secret_fingerprint(CLIENT_SECRET)}
+    assert redacted["provider"]["client_secret"]["$secret"].startswith("sha256:")
+    assert doc["provider"]["client_secret"] == CLIENT_SECRET  # the input is left alone
+
+
+def test_fingerprints_need_the_server_key(settings):
+    first = secret_fingerprint(CLIENT_SECRET)
+    settings.SECRET_KEY = "another-server-key"
+    assert secret_fingerprint(CLIENT_SECRET) != first
+    assert len(first) == len("sha256:") + 16
+
+
+def test_injection_restores_the_rendered_document(site):
+    doc = site_config_render(site)
+    assert config_inject(config_redact(doc), site_secrets(site)) == doc
+
+
+def test_injection_refuses_a_fingerprint_no_current_secret_matches(site, provider):
+    redacted = config_redact(site_config_render(site))
+    provider.client_secret = "a-new-secret-value"
+    provider.save()
+    with pytest.raises(SecretMismatch):
+        config_inject(redacted, site_secrets(site.__class__.objects.get(pk=site.pk)))
+
+
+def test_the_redacted_document_is_plain_json(site):
+    redacted = config_redact(site_config_render(site))
+    assert json.loads(canonical_json(redacted)) == redacted
