@@ -161,8 +161,10 @@ def revision_upload(*, revision_id: int) -> UploadResult:
     UploadBusy for the caller to retry later.
     """
     revision = ConfigRevision.objects.select_related("site", "site__provider").filter(pk=revision_id).first()
-    if revision is None or revision.upload_status in (Status.UPLOADED, Status.SUPERSEDED):
+    if revision is None or revision.upload_status == Status.UPLOADED:
         return UploadResult("skipped", revision_id)
+    if revision.upload_status == Status.SUPERSEDED:
+        return UploadResult("superseded", revision_id)
     site = revision.site
     if site.status == ProtectedSite.Status.DELETING:
         ConfigRevision.objects.filter(pk=revision_id).exclude(upload_status=Status.UPLOADED).update(
