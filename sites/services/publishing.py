@@ -51,7 +51,7 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
         # The lock orders concurrent publishes of one site, so revision
         # numbers follow the order in which the settings were committed.
         site = (
-            ProtectedSite.objects.select_for_update()
+            ProtectedSite.objects.select_for_update(of=("self",))
             .select_related("provider", "live_build", "edge_release")
             .filter(pk=site_id)
             .first()
