@@ -1,0 +1,70 @@
+"""Production refuses to start without its secrets; development needs nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "DATABASE_URL", "SECRET_KEY", "DEBUG", "CELERY_"))}
+    clean.update({"GATEHOUSE_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "console.settings"}, **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_refuses_to_start_without_secret_key_database_and_encryption_keys():
+    result = manage("check", GATEHOUSE_ENV="production")
+    assert result.returncode != 0
+    for name in ("SECRET_KEY", "DATABASE_URL", "GATEHOUSE_ENCRYPTION_KEYS"):
+        assert name in result.stderr
+
+
+def test_debug_off_counts_as_production():
+    result = manage("check", DEBUG="False")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_starts_with_its_settings():
+    result = manage(
+        "check",
+        GATEHOUSE_ENV="production",
+        SECRET_KEY="x" * 50,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        GATEHOUSE_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="console.example",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_public_development_values():
+    from console import settings as dev
+
+    result = manage(
+        "check",
+        GATEHOUSE_ENV="production",
+        SECRET_KEY=dev.DEV_SECRET_KEY,
+        DATABASE_URL="sqlite:////tmp/gatehouse-test.sqlite3",
+        GATEHOUSE_ENCRYPTION_KEYS=dev.DEV_ENCRYPTION_KEY,
+    )
+    assert result.returncode != 0
+    for check_id in ("gatehouse.E001", "gatehouse.E002", "gatehouse.E004", "gatehouse.E006"):
+        assert check_id in result.stderr
+
+
+def test_a_malformed_encryption_key_fails_the_checks():
+    result = manage("check", GATEHOUSE_ENCRYPTION_KEYS="not-a-key")
+    assert result.returncode != 0
+    assert "gatehouse.E003" in result.stderr
+
+
+def test_development_needs_nothing(tmp_path):
+    result = manage("check")
+    assert result.returncode == 0, result.stderr
