@@ -1,0 +1,98 @@
+"""The admin: every model has pages; history is read-only; saves carry the user."""
+
+import pytest
+from django.urls import reverse
+
+from sites.models import Activity, ConfigRevision
+
+MODELS = ["identityprovider", "protectedsite", "sessionkey", "configrevision", "build", "deployment", "deploymentstep", "edgerelease", "activity"]
+
+
+@pytest.fixture
+def boss(django_user_model):
+    return django_user_model.objects.create_superuser("boss", "boss@gatehouse.example", "pw")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_has_an_admin_list(client, boss, site, model):
+    client.force_login(boss)
+    assert client.get(reverse(f"admin:sites_{model}_changelist")).status_code == 200
+
+
+def test_anonymous_users_are_sent_to_sign_in(client):
+    response = client.get(reverse("admin:sites_protectedsite_changelist"))
+    assert response.status_code == 302
+
+
+def test_revisions_and_activity_are_read_only(client, boss, site):
+    client.force_login(boss)
+    revision = site.revisions.get()
+    page = client.get(reverse("admin:sites_configrevision_change", args=[revision.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert client.post(reverse("admin:sites_configrevision_delete", args=[revision.pk]), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:sites_activity_add")).status_code == 403
+    assert ConfigRevision.objects.filter(pk=revision.pk).exists()
+
+
+def test_the_provider_page_never_shows_the_client_secret(client, boss, provider):
+    from tests.console.conftest import CLIENT_SECRET
+
+    client.force_login(boss)
+    page = client.get(reverse("admin:sites_identityprovider_change", args=[provider.pk]))
+    assert page.status_code == 200
+    assert CLIENT_SECRET.encode() not in page.content
+    assert provider.client_secret_encrypted.encode() not in page.content
+
+
+def test_an_admin_save_is_published_as_that_user(client, boss, site, django_capture_on_commit_callbacks):
+    client.force_login(boss)
+    url = reverse("admin:sites_protectedsite_change", args=[site.pk])
+    data = {
+        "client": site.client,
+        "name": site.name,
+        "slug": site.slug,
+        "hosts": '["demo.acme.example"]',
+        "acm_certificate_arn": "",
+        "provider": site.provider_id,
+        "emails": '["ann@client.example"]',
+        "email_domains": "[]",
+        "groups_claim": "",
+        "groups": "[]",
+        "session_lifetime": 3600,
+        "public_paths": "[]",
+        "spa_mode": "on",
+        "edge_release": "",
+        "live_build": "",
+        "session_keys-TOTAL_FORMS": "1",
+        "session_keys-INITIAL_FORMS": "1",
+        "session_keys-MIN_NUM_FORMS": "0",
+        "session_keys-MAX_NUM_FORMS": "1000",
+        "session_keys-0-id": site.session_keys.get().pk,
+        "session_keys-0-site": site.pk,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+    latest = site.revisions.first()
+    assert latest.number == 2
+    assert latest.created_by == boss
+    assert latest.document["session"]["lifetime_seconds"] == 3600
+
+
+def test_the_sign_everyone_out_action_revokes_keys(client, boss, site, django_capture_on_commit_callbacks):
+    client.force_login(boss)
+    old = site.session_keys.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:sites_protectedsite_changelist"),
+            {"action": "sign_everyone_out", "_selected_action": [site.pk]},
+        )
+    old.refresh_from_db()
+    assert old.retired_at is not None
+    assert Activity.objects.filter(site=site, verb="session_key.revoke", actor=boss).exists()
+    assert site.revisions.first().created_by == boss
+
+
+def test_the_login_page_renders(client):
+    assert client.get(reverse("login")).status_code == 200
