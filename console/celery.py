@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
@@ -16,6 +17,6 @@ app.conf.beat_schedule = {
     },
     "providers-refresh-keys": {
         "task": "sites.tasks.providers_refresh_keys",
-        "schedule": float(os.environ.get("GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS", 3600)),
+        "schedule": float(settings.GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS),
     },
 }
