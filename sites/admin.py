@@ -65,20 +65,21 @@ class IdentityProviderForm(forms.ModelForm):
         for name in ("authorization_endpoint", "token_endpoint", "issuer"):
             self.fields[name].required = False
 
-    def clean(self):
-        cleaned = super().clean()
+    def _post_clean(self):
+        # The check needs the instance filled from the form, which Django
+        # only does here, after clean().
+        super()._post_clean()
         if self.errors:
-            return cleaned
-        if cleaned.get("client_secret"):
-            self.instance.client_secret = cleaned["client_secret"]
-        if cleaned.get("check_now"):
+            return
+        if self.cleaned_data.get("client_secret"):
+            self.instance.client_secret = self.cleaned_data["client_secret"]
+        if self.cleaned_data.get("check_now"):
             try:
                 provider_check(self.instance)
             except ProviderCheckError as exc:
-                raise forms.ValidationError(str(exc)) from None
+                self.add_error(None, str(exc))
         elif not self.instance.issuer:
             self.add_error("issuer", "Enter the issuer, or let the check fill it from the preset.")
-        return cleaned
 
 
 @admin.register(IdentityProvider)

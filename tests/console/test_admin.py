@@ -96,3 +96,45 @@ def test_the_sign_everyone_out_action_revokes_keys(client, boss, site, django_ca
 
 def test_the_login_page_renders(client):
     assert client.get(reverse("login")).status_code == 200
+
+
+def provider_form(issuer, **extra):
+    return {
+        "name": "Local",
+        "preset": "oidc",
+        "issuer": issuer,
+        "client_id": "console",
+        "client_secret": "typed-in-secret-93ab",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scopes": '["openid", "email"]',
+        "authorize_params": "{}",
+        "id_token_algs": '["RS256"]',
+        "check_now": "on",
+        **extra,
+    }
+
+
+def test_adding_a_provider_fetches_its_discovery_and_keys(client, boss):
+    from sites.models import IdentityProvider
+    from tests.console.test_providers import KEYS, Provider
+
+    client.force_login(boss)
+    idp = Provider()
+    try:
+        idp.discovery()
+        response = client.post(reverse("admin:sites_identityprovider_add"), provider_form(idp.origin))
+    finally:
+        idp.server.shutdown()
+    assert response.status_code == 302
+    saved = IdentityProvider.objects.get(name="Local")
+    assert saved.jwks == KEYS
+    assert saved.token_endpoint == f"{idp.origin}/token"
+    assert saved.client_secret == "typed-in-secret-93ab"
+
+
+def test_an_unreachable_provider_is_a_form_error(client, boss):
+    client.force_login(boss)
+    response = client.post(reverse("admin:sites_identityprovider_add"), provider_form("http://127.0.0.1:9"))
+    assert response.status_code == 200
+    assert b"unreachable" in response.content
+    assert b"typed-in-secret-93ab" not in response.content
