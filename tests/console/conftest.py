@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - until sites/aws.py lands, test against
     def _unavailable(**kwargs):
         raise AwsError("sites.aws is not written yet")
 
+    _aws.INTERFACE_ONLY = True
     _aws.AwsError, _aws.AwsTransientError = AwsError, AwsTransientError
     _aws.config_object_put = _aws.config_object_delete = _unavailable
     sys.modules["sites.aws"] = _aws
