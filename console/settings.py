@@ -37,7 +37,7 @@ if PRODUCTION:
         )
 else:
     # The serverless broker and SQLite need their folders before anything runs.
-    for _folder in ("celery/queue", "celery/processed", "media"):
+    for _folder in ("celery/queue", "celery/processed", "celery/control", "media"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 
 # Development-only values: public knowledge, never accepted in production
@@ -170,6 +170,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # Broadcasts (celery inspect, pidbox) default to ./control otherwise.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
