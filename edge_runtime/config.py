@@ -16,6 +16,9 @@ CURRENT_SCHEMA_VERSION = SCHEMA_VERSIONS[-1]
 
 ID_TOKEN_ALGS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "HS256")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+# How a provider's end-session endpoint takes the address to return to:
+# OpenID RP-initiated logout, Amazon Cognito, Auth0's older /v2/logout.
+LOGOUT_REDIRECT_PARAMS = ("post_logout_redirect_uri", "logout_uri", "returnTo")
 RESERVED_AUTHORIZE_PARAMS = frozenset(
     {
         "response_type",
@@ -225,8 +228,12 @@ def _check_provider(c, provider):
         "id_token_algs",
         "tenant_id",
     )
-    if c.obj(provider, where, required) is None:
+    if c.obj(provider, where, required, ("end_session_redirect_param",)) is None:
         return
+    if provider.get("end_session_redirect_param", LOGOUT_REDIRECT_PARAMS[0]) not in LOGOUT_REDIRECT_PARAMS:
+        c.error(
+            "provider.end_session_redirect_param", f"must be one of {', '.join(LOGOUT_REDIRECT_PARAMS)}"
+        )
     if not isinstance(provider.get("issuer"), str) or _url_problem(provider.get("issuer")):
         c.error("provider.issuer", "must be an https URL (http only for localhost)")
     for key in ("authorization_endpoint", "token_endpoint"):
@@ -448,6 +455,7 @@ class SiteConfig:
         "token_endpoint",
         "userinfo_endpoint",
         "end_session_endpoint",
+        "end_session_redirect_param",
         "jwks_uri",
         "client_id",
         "client_secret",
@@ -492,6 +500,7 @@ class SiteConfig:
         self.token_endpoint = provider["token_endpoint"]
         self.userinfo_endpoint = provider["userinfo_endpoint"]
         self.end_session_endpoint = provider["end_session_endpoint"]
+        self.end_session_redirect_param = provider.get("end_session_redirect_param", LOGOUT_REDIRECT_PARAMS[0])
         self.jwks_uri = provider["jwks_uri"]
         self.client_id = provider["client_id"]
         self.client_secret = provider["client_secret"]

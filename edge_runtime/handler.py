@@ -407,7 +407,7 @@ def _sign_out(cfg, request, host):
             cookies.append(responses.expired_cookie(name))
     origin = _public_origin(host)
     if cfg.end_session_endpoint:
-        params = urlencode({"client_id": cfg.client_id, "post_logout_redirect_uri": origin + SIGNED_OUT_PATH})
+        params = urlencode({"client_id": cfg.client_id, cfg.end_session_redirect_param: origin + SIGNED_OUT_PATH})
         endpoint = cfg.end_session_endpoint
         location = endpoint + ("&" if "?" in endpoint else "?") + params
     else:
