@@ -1,0 +1,244 @@
+"""Site configs by host name, read from the private S3 config bucket.
+
+Per container (one Lambda@Edge instance, or the local gateway process):
+
+- a config is cached for ``cache_ttl_seconds``;
+- a host without a config (S3 answers 404, or 403 because the role may not
+  list the bucket) is remembered as missing for ``missing_ttl_seconds``;
+- when S3 fails (timeout, connection error, 5xx) or returns a config that no
+  longer parses, the last good config is served while it is at most
+  ``stale_ttl_seconds`` old; after that, or with nothing cached,
+  :class:`ConfigUnavailable` is raised and the handler answers 503;
+- after a failure the store waits ``min(cache_ttl_seconds, 1)`` s before it
+  asks S3 again, so an outage costs one fetch timeout per host per second
+  rather than one per request.
+"""
+
+import http.client
+import json
+import re
+import sys
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+from . import sigv4
+
+MAX_CONFIG_BYTES = 1024 * 1024
+RETRY_AFTER_FAILURE = 1.0
+MAX_ENTRIES = 1000
+
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+
+
+class ConfigUnavailable(Exception):
+    """No usable config right now (S3 unreachable and nothing fresh enough cached)."""
+
+
+class FetchError(Exception):
+    """A fetch that failed for a reason worth retrying (never a 404)."""
+
+
+def normalise_host(host):
+    """Lower-case host name without port, or None if it is not a host name."""
+    if not isinstance(host, str):
+        return None
+    host = host.strip().lower()
+    if host.count(":") == 1:
+        host, _, port = host.partition(":")
+        if port and not port.isdigit():
+            return None
+    if not host or len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        return None
+    return host
+
+
+def s3_object_url(bucket, key, region, endpoint_url=None):
+    """The URL of an S3 object, key encoded once (as S3 signs it)."""
+    path = quote(key, safe="/-_.~")
+    if endpoint_url:
+        # moto and other stand-ins only route path-style requests reliably.
+        return f"{endpoint_url.rstrip('/')}/{bucket}/{path}"
+    if "." in bucket:
+        # A dotted bucket breaks the *.s3 wildcard certificate: use path style.
+        return f"https://s3.{region}.amazonaws.com/{bucket}/{path}"
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{path}"
+
+
+def http_get(url, headers, timeout, max_bytes=MAX_CONFIG_BYTES):
+    """GET with http.client: (status, body). Raises OSError on network trouble.
+
+    `timeout` applies to each socket operation (connect, each read), as
+    http.client offers no overall deadline.
+    """
+    parts = urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    try:
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        connection.request("GET", target, headers=headers)
+        response = connection.getresponse()
+        body = response.read(max_bytes + 1)
+        if len(body) > max_bytes:
+            raise FetchError(f"response larger than {max_bytes} bytes")
+        return response.status, body
+    except http.client.HTTPException as exc:
+        raise FetchError(f"bad HTTP response: {type(exc).__name__}") from None
+    finally:
+        connection.close()
+
+
+def log(event, **fields):
+    # One JSON line; callers pass host names and reasons only, never URLs
+    # with signatures or the config itself.
+    sys.stderr.write(json.dumps({"gatehouse": event, **fields}, separators=(",", ":")) + "\n")
+
+
+class S3Fetcher:
+    """fetch(key) -> (status, body) for objects in the config bucket."""
+
+    def __init__(self, settings, credentials=None):
+        self.settings = settings
+        self.credentials = credentials
+
+    def __call__(self, key):
+        s = self.settings
+        url = s3_object_url(s.config_bucket, key, s.config_region, s.endpoint_url)
+        credentials = self.credentials or sigv4.credentials_from_env()
+        # The bucket's region, not AWS_REGION: the replica may run anywhere.
+        headers = sigv4.sign("GET", url, region=s.config_region, service="s3", credentials=credentials)
+        return http_get(url, headers, s.fetch_timeout_seconds)
+
+
+class _Entry:
+    __slots__ = ("config", "fetched_at", "retry_at")
+
+    def __init__(self, config, fetched_at):
+        self.config = config  # None: the host has no config
+        self.fetched_at = fetched_at
+        self.retry_at = None
+
+
+class ConfigStore:
+    def __init__(self, settings, *, clock=time.monotonic, fetcher=None):
+        self.settings = settings
+        self.clock = clock
+        self.fetcher = fetcher or S3Fetcher(settings)
+        self.fetch_count = 0
+        self._entries = {}
+        self._failed_at = {}  # host -> when a fetch last failed with nothing cached
+        self._lock = threading.Lock()
+        self._host_locks = {}
+
+    def key_for(self, host):
+        return f"{self.settings.config_prefix}{host}.json"
+
+    def get(self, host):
+        """The host's SiteConfig, or None if it has none. Raises ConfigUnavailable."""
+        host = normalise_host(host)
+        if host is None:
+            return None
+        hit, value = self._cached(host)
+        if hit:
+            return value
+        with self._host_lock(host):
+            # Another thread may have fetched while this one waited.
+            hit, value = self._cached(host)
+            if hit:
+                return value
+            return self._refresh(host)
+
+    def _host_lock(self, host):
+        with self._lock:
+            lock = self._host_locks.get(host)
+            if lock is None:
+                lock = self._host_locks[host] = threading.Lock()
+            return lock
+
+    def _cached(self, host):
+        """(True, value) when the cache answers without a fetch."""
+        now = self.clock()
+        entry = self._entries.get(host)
+        if entry is not None:
+            ttl = self.settings.cache_ttl_seconds if entry.config is not None else self.settings.missing_ttl_seconds
+            if now - entry.fetched_at < ttl:
+                return True, entry.config
+            if entry.retry_at is not None and now < entry.retry_at:
+                return True, self._stale(host, entry, now)
+        else:
+            failed_at = self._failed_at.get(host)
+            if failed_at is not None and now - failed_at < self._retry_after():
+                raise ConfigUnavailable(host)
+        return False, None
+
+    def _retry_after(self):
+        return min(self.settings.cache_ttl_seconds, RETRY_AFTER_FAILURE)
+
+    def _stale(self, host, entry, now):
+        if entry is None or now - entry.fetched_at > self.settings.stale_ttl_seconds:
+            raise ConfigUnavailable(host)
+        return entry.config
+
+    def _refresh(self, host):
+        from .config import ConfigError, parse
+
+        key = self.key_for(host)
+        with self._lock:
+            self.fetch_count += 1
+        started = self.clock()
+        try:
+            status, body = self.fetcher(key)
+        except (OSError, FetchError, sigv4.SigV4Error) as exc:
+            return self._failed(host, started, reason=type(exc).__name__)
+        now = self.clock()
+        if status in (403, 404):
+            self._remember(host, _Entry(None, now))
+            return None
+        if status != 200:
+            return self._failed(host, started, reason="http_status", status=status)
+        try:
+            doc = json.loads(body)
+            if not isinstance(doc, dict):
+                raise ValueError("not an object")
+            config = parse(doc)
+        except ConfigError as exc:
+            # Names the fields, never their values: the document holds secrets.
+            problems = [str(e).split(":", 1)[0] for e in getattr(exc, "errors", [])][:10]
+            return self._failed(host, started, reason="invalid_config", problems=problems)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return self._failed(host, started, reason="not_json")
+        self._remember(host, _Entry(config, now))
+        return config
+
+    def _remember(self, host, entry):
+        with self._lock:
+            if host not in self._entries and len(self._entries) >= MAX_ENTRIES:
+                # Hosts without a config are cheap to look up again; drop them
+                # first so a stream of made-up host names cannot grow the cache.
+                for name in [h for h, e in self._entries.items() if e.config is None]:
+                    del self._entries[name]
+                    self._host_locks.pop(name, None)
+            self._entries[host] = entry
+            self._failed_at.pop(host, None)
+
+    def _failed(self, host, started, **fields):
+        now = self.clock()
+        entry = self._entries.get(host)
+        age = None if entry is None else round(now - entry.fetched_at, 3)
+        serving_stale = entry is not None and now - entry.fetched_at <= self.settings.stale_ttl_seconds
+        log(
+            "config_fetch_failed",
+            host=host,
+            key=self.key_for(host),
+            elapsed_ms=int((now - started) * 1000),
+            stale_age=age,
+            serving_stale=serving_stale,
+            **fields,
+        )
+        if entry is None:
+            self._failed_at[host] = now
+            raise ConfigUnavailable(host)
+        entry.retry_at = now + self._retry_after()
+        return self._stale(host, entry, now)
