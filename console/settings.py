@@ -12,7 +12,6 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # GATEHOUSE_ENV_FILE lets tests and operators point at another file (or none);
@@ -20,6 +19,10 @@ env = environ.Env()
 _env_file = Path(env.str("GATEHOUSE_ENV_FILE", default=str(BASE_DIR / ".env")))
 if _env_file.is_file():
     env.read_env(_env_file)
+
+# Local state (SQLite, the filesystem broker, staged uploads). Tests point it
+# elsewhere so a test worker never picks up a development message.
+VAR_DIR = Path(env.str("GATEHOUSE_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 GATEHOUSE_ENV = env.str("GATEHOUSE_ENV", default="development")
 DEBUG = env.bool("DEBUG", default=GATEHOUSE_ENV != "production")
@@ -97,6 +100,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # the write lock at BEGIN, so a transaction never fails half-way with
     # "database is locked" when it upgrades from read to write, and WAL lets
     # readers carry on meanwhile.
+    # A file, not memory, for the test database: the real Celery worker in
+    # the end-to-end tests opens it from another process.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
@@ -123,6 +129,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The console's own stylesheet and script: no build step, no CDN.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGES = {

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.moto",
     "tests.fixtures.idp",
     "tests.fixtures.browser",
+    "tests.fixtures.worker",
 ]
