@@ -1,0 +1,91 @@
+"""Helpers for tests that talk to moto's server through sites.aws.
+
+moto drops LambdaFunctionAssociations and OriginAccessControlId from
+distributions and accepts any IfMatch, so those are checked on what boto3
+sends: `Sent` records each request's parameters and serialised body from
+botocore's own event hooks on the cached clients.
+"""
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def aws(request, settings):
+    """sites.aws pointed at a freshly reset moto server, with clean client caches."""
+    server = request.getfixturevalue("moto_reset")
+    request.getfixturevalue("aws_env")
+    from sites import aws as module
+
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = server.endpoint_url
+    module.clients_reset()
+    yield module
+    # Hooks registered by a test live on the cached clients: drop them.
+    module.clients_reset()
+
+
+@dataclass
+class Request:
+    operation: str
+    params: dict
+    body: bytes = b""
+
+    def xml(self):
+        root = ET.fromstring(self.body)
+        for element in root.iter():
+            element.tag = element.tag.split("}", 1)[-1]  # drop the namespace
+        return root
+
+
+@dataclass
+class Sent:
+    requests: list = field(default_factory=list)
+
+    def of(self, operation):
+        return [r for r in self.requests if r.operation == operation]
+
+    def last(self, operation):
+        found = self.of(operation)
+        assert found, f"no {operation} request was sent"
+        return found[-1]
+
+
+def record(client) -> Sent:
+    """Record every request `client` sends from now on."""
+    sent = Sent()
+    current = {}
+
+    def params(params, model, **kwargs):
+        current["request"] = Request(model.name, dict(params))
+        sent.requests.append(current["request"])
+
+    def before_send(request, **kwargs):
+        if "request" in current:
+            body = request.body
+            if hasattr(body, "read"):
+                body = b""  # streamed uploads: parameters are enough
+            current["request"].body = body if isinstance(body, bytes) else (body or "").encode()
+
+    client.meta.events.register("provide-client-params.*.*", params)
+    client.meta.events.register("before-send.*.*", before_send)
+    return sent
+
+
+def fail(client, operation, code, *, status=400, times=1, message="injected"):
+    """Make `operation` on `client` fail `times` times with an AWS error, then work again."""
+    calls = {"failed": 0}
+    service = client.meta.service_model.service_name
+
+    def raise_error(**kwargs):
+        if calls["failed"] < times:
+            calls["failed"] += 1
+            raise ClientError(
+                {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                operation,
+            )
+
+    client.meta.events.register(f"before-call.{service}.{operation}", raise_error)
+    return calls
