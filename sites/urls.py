@@ -1,9 +1,31 @@
 from django.urls import path
-from django.views.generic import RedirectView
+
+from .views import history, lists, onboard, releases, site
 
 app_name = "sites"
 
-# The staff pages arrive with issue 4; until then the admin is the console.
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="dashboard"),
+    path("", lists.dashboard, name="dashboard"),
+    path("activity/", lists.activity, name="activity"),
+    path("onboard/", onboard.onboard, name="onboard"),
+    path("providers/check/", onboard.provider_check_view, name="provider_check"),
+    path("sites/<slug:slug>/", site.site_detail, name="site"),
+    path("sites/<slug:slug>/deployments/", site.site_deployments, name="site_deployments"),
+    path("sites/<slug:slug>/redeploy/", site.site_redeploy, name="redeploy"),
+    path("sites/<slug:slug>/extend/", site.site_extend, name="extend"),
+    path("sites/<slug:slug>/sign-everyone-out/", site.site_sign_everyone_out, name="sign_everyone_out"),
+    path("sites/<slug:slug>/disable/", site.site_disable, name="disable"),
+    path("sites/<slug:slug>/enable/", site.site_enable, name="enable"),
+    path("sites/<slug:slug>/move-release/", site.site_move_release, name="move_release"),
+    path("sites/<slug:slug>/delete/", site.site_delete, name="delete"),
+    path("sites/<slug:slug>/builds/", site.site_builds, name="builds"),
+    path("sites/<slug:slug>/builds/upload/", site.site_build_upload, name="build_upload"),
+    path("sites/<slug:slug>/builds/<int:build_id>/make-live/", site.build_make_live, name="build_make_live"),
+    path("sites/<slug:slug>/history/", history.site_history, name="history"),
+    path("sites/<slug:slug>/history/<int:number>/restore/", history.revision_restore_view, name="revision_restore"),
+    path("releases/", releases.releases, name="releases"),
+    path("releases/publish/", releases.release_publish, name="release_publish"),
+    path("releases/<int:pk>/", releases.release_detail, name="release"),
+    path("releases/<int:pk>/progress/", releases.release_progress, name="release_progress"),
+    path("releases/<int:pk>/roll-out/", releases.release_rollout, name="release_rollout"),
 ]

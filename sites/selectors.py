@@ -1,0 +1,212 @@
+"""Reads for the console pages, each a fixed number of queries whatever the row count."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from .models import Activity, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .rendering import SECRET_MARKER
+
+# Access that ends within this is flagged on the dashboard.
+EXPIRY_WARNING = timedelta(days=7)
+# Lambda@Edge: one function version serves at most this many distributions.
+SITES_PER_FUNCTION = 500
+
+
+def expiry_state(site: ProtectedSite, now=None) -> str:
+    """"expired", "expiring" (within EXPIRY_WARNING) or ""."""
+    if not site.not_after:
+        return ""
+    now = now or timezone.now()
+    if site.not_after <= now:
+        return "expired"
+    if site.not_after - now <= EXPIRY_WARNING:
+        return "expiring"
+    return ""
+
+
+def site_list(*, search: str = "", status: str = "", client: str = ""):
+    """Sites for the dashboard with their last deployment, in one query."""
+    last = Deployment.objects.filter(site=OuterRef("pk")).order_by("-created_at", "-pk")
+    sites = (
+        ProtectedSite.objects.select_related("provider", "edge_release")
+        .annotate(
+            last_deployment_kind=Subquery(last.values("kind")[:1]),
+            last_deployment_status=Subquery(last.values("status")[:1]),
+            last_deployment_at=Subquery(last.values("created_at")[:1]),
+            hosts_text=Cast("hosts", TextField()),
+        )
+        .order_by("client", "name")
+    )
+    if search:
+        sites = sites.filter(
+            Q(client__icontains=search)
+            | Q(name__icontains=search)
+            | Q(slug__icontains=search)
+            | Q(hosts_text__icontains=search)
+            | Q(distribution_domain__icontains=search)
+        )
+    if status == "expired":
+        sites = sites.filter(not_after__lte=timezone.now())
+    elif status == "expiring":
+        now = timezone.now()
+        sites = sites.filter(not_after__gt=now, not_after__lte=now + EXPIRY_WARNING)
+    elif status == "disabled":
+        sites = sites.filter(disabled=True)
+    elif status:
+        sites = sites.filter(status=status)
+    if client:
+        sites = sites.filter(client=client)
+    return sites
+
+
+def client_names() -> list[str]:
+    return list(ProtectedSite.objects.order_by("client").values_list("client", flat=True).distinct())
+
+
+def deployments_for(*, site: ProtectedSite | None = None, release: EdgeRelease | None = None, limit: int = 10):
+    """Newest deployments with their steps: two queries."""
+    deployments = Deployment.objects.select_related("started_by", "build", "edge_release", "site").prefetch_related(
+        Prefetch("steps", queryset=DeploymentStep.objects.order_by("ordering", "pk"))
+    )
+    if site is not None:
+        deployments = deployments.filter(site=site)
+    if release is not None:
+        deployments = deployments.filter(edge_release=release, kind=Deployment.Kind.EDGE_RELEASE)
+    return list(deployments.order_by("-created_at", "-pk")[:limit])
+
+
+def revisions_for(site: ProtectedSite):
+    return ConfigRevision.objects.filter(site=site).select_related("created_by").order_by("-number")
+
+
+def builds_for(site: ProtectedSite):
+    return Build.objects.filter(site=site).select_related("created_by").order_by("-created_at", "-pk")
+
+
+def activity_list(*, site_slug: str = "", actor: str = ""):
+    entries = Activity.objects.select_related("actor", "site").order_by("-at", "-pk")
+    if site_slug:
+        entries = entries.filter(site_slug=site_slug)
+    if actor == "system":
+        entries = entries.filter(actor=None)
+    elif actor:
+        entries = entries.filter(actor__username=actor)
+    return entries
+
+
+def activity_filters() -> tuple[list[str], list[str]]:
+    """The sites and people that appear in the log, for the filter menus."""
+    slugs = list(Activity.objects.exclude(site_slug="").order_by("site_slug").values_list("site_slug", flat=True).distinct())
+    people = list(
+        get_user_model()
+        .objects.filter(pk__in=Activity.objects.exclude(actor=None).values("actor"))
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    return slugs, people
+
+
+def releases_with_counts():
+    return EdgeRelease.objects.select_related("created_by").annotate(site_count=Count("sites")).order_by("-created_at")
+
+
+# --- Revision diffs ---------------------------------------------------------
+
+
+@dataclass
+class DiffRow:
+    path: str
+    change: str  # "added", "removed", "changed", "unchanged"
+    old: str = ""
+    new: str = ""
+    secret: bool = False
+
+
+@dataclass
+class DiffSection:
+    name: str
+    rows: list[DiffRow] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[DiffRow]:
+        return [row for row in self.rows if row.change != "unchanged"]
+
+
+def _is_secret(value) -> bool:
+    return isinstance(value, dict) and set(value) == {SECRET_MARKER}
+
+
+# Objects that read best as one value ("b7 at builds/7", "2 keys: k1, k2"),
+# and that may be null in one revision and an object in the other.
+LEAF_PATHS = frozenset({"site.build", "provider.jwks"})
+
+
+def _flatten(node, prefix=""):
+    """Dotted paths to leaves. Lists and secrets are leaves: a list of
+    emails reads better whole than item by item."""
+    if isinstance(node, dict) and not _is_secret(node) and node and prefix not in LEAF_PATHS:
+        for key, value in node.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else key)
+    else:
+        yield prefix, node
+
+
+def _show(path: str, value) -> str:
+    if value is None:
+        return "—"
+    if path == "site.build" and isinstance(value, dict):
+        return f"{value.get('id')} at {value.get('prefix')}"
+    if path == "provider.jwks":
+        keys = value.get("keys", []) if isinstance(value, dict) else []
+        kids = [str(k.get("kid", "?")) for k in keys if isinstance(k, dict)]
+        return f"{len(kids)} key{'s' if len(kids) != 1 else ''}: {', '.join(kids) or 'none'}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def revision_diff(old: ConfigRevision, new: ConfigRevision) -> list[DiffSection]:
+    """What changed from `old` to `new`, by section, secrets reduced to changed/unchanged.
+
+    A fingerprint is not shown even though it reveals nothing: staff only
+    need to know whether a secret moved, and a hash on screen invites copying.
+    """
+    old_leaves = dict(_flatten(old.document))
+    new_leaves = dict(_flatten(new.document))
+    sections: dict[str, DiffSection] = {}
+    for path in sorted(set(old_leaves) | set(new_leaves), key=_path_order):
+        a, b = old_leaves.get(path, _MISSING), new_leaves.get(path, _MISSING)
+        secret = _is_secret(a) or _is_secret(b)
+        if a is _MISSING:
+            change = "added"
+        elif b is _MISSING:
+            change = "removed"
+        else:
+            change = "unchanged" if a == b else "changed"
+        if secret:
+            row = DiffRow(path=path, change=change, secret=True)
+        else:
+            row = DiffRow(
+                path=path,
+                change=change,
+                old="" if a is _MISSING else _show(path, a),
+                new="" if b is _MISSING else _show(path, b),
+            )
+        section = path.split(".", 1)[0]
+        sections.setdefault(section, DiffSection(name=section)).rows.append(row)
+    return list(sections.values())
+
+
+_MISSING = object()
+_SECTION_ORDER = ["schema_version", "site", "access", "session", "provider", "paths", "headers"]
+
+
+def _path_order(path: str):
+    head = path.split(".", 1)[0]
+    return (_SECTION_ORDER.index(head) if head in _SECTION_ORDER else len(_SECTION_ORDER), path)

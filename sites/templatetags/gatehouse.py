@@ -1,0 +1,107 @@
+from datetime import UTC, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+
+@register.simple_tag
+def when(value, empty="—"):
+    """A <time> showing "3 hours ago" (or "in 2 days"), with the exact UTC time on hover.
+
+    Relative only for the reader's glance; the datetime attribute and title
+    keep the absolute time for screen readers, copying and tests.
+    """
+    if not value:
+        return empty
+    now = timezone.now()
+    absolute = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    delta = value - now
+    if abs(delta) < timedelta(seconds=60):
+        relative = "just now"
+    elif delta.total_seconds() > 0:
+        relative = "in " + timeuntil(value, now, depth=1)
+    else:
+        relative = timesince(value, now, depth=1) + " ago"
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute, relative)
+
+
+STATUS_TONES = {
+    # Green: working as intended. Blue: in progress. Red: needs a person.
+    # Amber: going away or about to. Grey: not started or switched off.
+    "live": "ok",
+    "succeeded": "ok",
+    "uploaded": "ok",
+    "ready": "ok",
+    "published": "ok",
+    "provisioning": "busy",
+    "running": "busy",
+    "uploading": "busy",
+    "publishing": "busy",
+    "building": "busy",
+    "queued": "wait",
+    "pending": "wait",
+    "staged": "wait",
+    "failed": "bad",
+    "deleting": "warn",
+    "expired": "bad",
+    "expiring": "warn",
+    "retired": "off",
+    "superseded": "off",
+    "skipped": "off",
+    "draft": "off",
+    "disabled": "off",
+}
+
+
+@register.simple_tag
+def badge(status, label=None):
+    status = str(status or "")
+    return format_html(
+        '<span class="badge tone-{}" data-status="{}">{}</span>',
+        STATUS_TONES.get(status, "off"),
+        status,
+        label or status.replace("_", " "),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (for pagination and filters)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return "?" + encoded if encoded else "?"
+
+
+@register.filter
+def duration(seconds):
+    """Seconds as "8 hours", "90 minutes", "2 days"."""
+    try:
+        seconds = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+@register.simple_tag
+def took(start, end):
+    """How long a step ran: "4 s", "2 min 5 s"."""
+    if not (start and end):
+        return ""
+    seconds = max(0, int((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"

@@ -1,0 +1,58 @@
+"""The dashboard and the activity log: filterable lists, fixed query counts."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from .. import selectors
+from ..models import ProtectedSite
+from .base import staff_required
+
+PAGE_SIZE = 50
+STATUS_FILTERS = [
+    *ProtectedSite.Status.choices,
+    ("disabled", "Disabled"),
+    ("expiring", "Expiring within 7 days"),
+    ("expired", "Expired"),
+]
+
+
+@staff_required
+def dashboard(request):
+    search = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    client = request.GET.get("client", "")
+    page = Paginator(selectors.site_list(search=search, status=status, client=client), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    now = timezone.now()
+    for site in page:
+        site.expiry = selectors.expiry_state(site, now)
+    return render(
+        request,
+        "sites/dashboard.html",
+        {
+            "page": page,
+            "search": search,
+            "status": status,
+            "client": client,
+            "status_filters": STATUS_FILTERS,
+            "clients": selectors.client_names(),
+            "filtered": bool(search or status or client),
+        },
+    )
+
+
+@staff_required
+def activity(request):
+    site_slug = request.GET.get("site", "")
+    actor = request.GET.get("person", "")
+    page = Paginator(selectors.activity_list(site_slug=site_slug, actor=actor), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    slugs, people = selectors.activity_filters()
+    return render(
+        request,
+        "sites/activity.html",
+        {"page": page, "site_slug": site_slug, "person": actor, "slugs": slugs, "people": people},
+    )

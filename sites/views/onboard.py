@@ -1,0 +1,71 @@
+"""Onboarding a client demo, and the provider check it offers."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ..context import change_context
+from ..forms import PRESET_FIELDS, OnboardForm, ProviderCheckForm
+from ..services.sites import site_create
+from .base import ServiceMissing, provisioning, staff_required
+
+
+@staff_required
+def onboard(request):
+    form = OnboardForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            site = _create(request, form)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("sites:site", slug=site.slug)
+    return render(
+        request,
+        "sites/onboard.html",
+        {"form": form, "preset_fields": {name: " ".join(p) for name, p in PRESET_FIELDS.items()}},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _create(request, form: OnboardForm):
+    actor = request.user
+    with change_context(actor=actor, reason="site onboarded"), transaction.atomic():
+        provider = form.provider
+        if provider.pk is None:
+            provider.save()
+        site = site_create(actor=actor, reason="site onboarded", provider=provider, **form.site_fields())
+        # Both start on commit: the worker must find the site and its first key.
+        started = []
+        for name, kwargs in (
+            ("site_provision_start", {}),
+            ("build_upload_start", {"staged_name": form.staged_name}),
+        ):
+            try:
+                provisioning(name)(site=site, actor=actor, **kwargs)
+                started.append(name)
+            except ServiceMissing as exc:
+                messages.warning(request, f"Saved, but not started: {exc}.")
+    if len(started) == 2:
+        messages.success(
+            request,
+            f"{site.name} is saved and provisioning has started. CloudFront usually takes 5 to 15 minutes; "
+            "meanwhile, register the callback and sign-out URLs below at the provider.",
+        )
+    return site
+
+
+@require_POST
+@staff_required
+def provider_check_view(request):
+    form = ProviderCheckForm(request.POST)
+    ok = form.is_valid() and form.provider is not None
+    return render(
+        request,
+        "sites/_provider_check.html",
+        {"ok": ok, "form": form, "provider": getattr(form, "provider", None), "metadata": getattr(form, "provider_metadata", None)},
+        status=200,
+    )

@@ -1,0 +1,140 @@
+"""Edge releases: what runs where, publishing one, rolling one out."""
+
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import selectors
+from ..context import change_context
+from ..models import EdgeRelease, ProtectedSite
+from .base import ServiceMissing, provisioning, staff_required
+
+ROLLOUT_SHOWN = 200
+
+
+def _functions() -> list[dict]:
+    """Sites per Lambda function, against the 500-distributions limit."""
+    rows = (
+        ProtectedSite.objects.exclude(edge_release=None)
+        .values("edge_release__function_name")
+        .annotate(sites=Count("pk"))
+        .order_by("edge_release__function_name")
+    )
+    limit = selectors.SITES_PER_FUNCTION
+    return [
+        {
+            "name": row["edge_release__function_name"] or "(not yet named)",
+            "sites": row["sites"],
+            "percent": min(100, round(100 * row["sites"] / limit)),
+            "near": row["sites"] >= limit * 0.9,
+        }
+        for row in rows
+    ]
+
+
+@require_GET
+@staff_required
+def releases(request):
+    return render(
+        request,
+        "sites/releases.html",
+        {
+            "releases": list(selectors.releases_with_counts()),
+            "functions": _functions(),
+            "limit": selectors.SITES_PER_FUNCTION,
+        },
+    )
+
+
+@require_POST
+@staff_required
+def release_publish(request):
+    try:
+        start = provisioning("edge_release_publish_start")
+    except ServiceMissing as exc:
+        messages.error(request, f"Publishing is not available in this console yet ({exc}). Nothing was changed.")
+        return redirect("sites:releases")
+    with change_context(actor=request.user, reason="edge release published"):
+        start(actor=request.user)
+    messages.success(
+        request,
+        "Publishing started: the edge function is built and published as a new numbered version in us-east-1 "
+        "(a minute or two). No site uses it until you roll it out.",
+    )
+    return redirect("sites:releases")
+
+
+def _release(pk):
+    return get_object_or_404(EdgeRelease.objects.annotate(site_count=Count("sites")), pk=pk)
+
+
+@require_GET
+@staff_required
+def release_detail(request, pk):
+    release = _release(pk)
+    on_release = list(ProtectedSite.objects.filter(edge_release=release).order_by("client", "name"))
+    others = list(
+        ProtectedSite.objects.exclude(edge_release=release)
+        .exclude(status=ProtectedSite.Status.DELETING)
+        .select_related("edge_release")
+        .order_by("client", "name")
+    )
+    return render(
+        request,
+        "sites/release.html",
+        {
+            "release": release,
+            "on_release": on_release,
+            "others": others,
+            "deployments": selectors.deployments_for(release=release, limit=ROLLOUT_SHOWN),
+            "limit": selectors.SITES_PER_FUNCTION,
+        },
+    )
+
+
+@require_GET
+@staff_required
+def release_progress(request, pk):
+    release = get_object_or_404(EdgeRelease, pk=pk)
+    return render(
+        request,
+        "sites/_deployments.html",
+        {"deployments": selectors.deployments_for(release=release, limit=ROLLOUT_SHOWN), "show_site": True},
+    )
+
+
+@require_POST
+@staff_required
+def release_rollout(request, pk):
+    release = _release(pk)
+    if release.status != EdgeRelease.Status.PUBLISHED:
+        messages.error(request, f"Release {release.version} is {release.status}; only a published release can be rolled out.")
+        return redirect("sites:release", pk=release.pk)
+    candidates = ProtectedSite.objects.exclude(edge_release=release).exclude(status=ProtectedSite.Status.DELETING)
+    if request.POST.get("scope") == "all":
+        if release.site_count == 0:
+            messages.error(request, "Roll it out to one site first and check that site, then to all.")
+            return redirect("sites:release", pk=release.pk)
+        sites = list(candidates)
+    else:
+        sites = list(candidates.filter(slug=request.POST.get("site", "")))
+        if not sites:
+            messages.error(request, "Choose a site that does not run this release yet.")
+            return redirect("sites:release", pk=release.pk)
+    if not sites:
+        messages.info(request, "Every site already runs this release.")
+        return redirect("sites:release", pk=release.pk)
+    try:
+        start = provisioning("edge_release_rollout_start")
+    except ServiceMissing as exc:
+        messages.error(request, f"Rolling out is not available in this console yet ({exc}). Nothing was changed.")
+        return redirect("sites:release", pk=release.pk)
+    with change_context(actor=request.user, reason=f"edge release {release.version} rolled out"):
+        start(release=release, sites=sites, actor=request.user)
+    what = sites[0].slug if len(sites) == 1 else f"{len(sites)} sites"
+    messages.success(
+        request,
+        f"Rolling {release.version} out to {what}. Each CloudFront distribution takes about 5 to 15 minutes; progress per site shows below.",
+    )
+    return redirect("sites:release", pk=release.pk)

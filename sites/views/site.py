@@ -1,0 +1,252 @@
+"""One site: its page, live deployments, and the actions on it."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import selectors
+from ..context import change_context
+from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm
+from ..models import Build, ProtectedSite
+from ..services import site_actions
+from ..services.keys import session_keys_revoke
+from .base import ServiceMissing, provisioning, site_or_404, staff_required
+
+
+def _back(site, anchor=""):
+    return redirect(reverse("sites:site", args=[site.slug]) + anchor)
+
+
+def _not_ready(request, what: str, exc: ServiceMissing):
+    messages.error(request, f"{what} is not available in this console yet ({exc}). Nothing was changed.")
+
+
+def _registration(site: ProtectedSite) -> list[dict]:
+    """What staff register at the provider, for every name the site answers to."""
+    return [
+        {
+            "host": host,
+            "open_url": site.public_origin(host) + "/",
+            "callback_url": site.callback_url(host),
+            "signed_out_url": site.signed_out_url(host),
+        }
+        for host in site.config_hosts
+    ]
+
+
+def site_context(site: ProtectedSite, **forms) -> dict:
+    latest = selectors.revisions_for(site).first()
+    keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
+    context = {
+        "site": site,
+        "expiry": selectors.expiry_state(site),
+        "registration": _registration(site),
+        "latest_revision": latest,
+        "keys": keys,
+        "deployments": selectors.deployments_for(site=site),
+        "upload_form": BuildUploadForm(),
+        "extend_form": ExtendAccessForm.for_site(site),
+        "move_form": MoveReleaseForm(site=site),
+        "tab": "overview",
+    }
+    context.update(forms)
+    return context
+
+
+@require_GET
+@staff_required
+def site_detail(request, slug):
+    site = site_or_404(slug)
+    return render(request, "sites/site.html", site_context(site))
+
+
+@require_GET
+@staff_required
+def site_deployments(request, slug):
+    """The deployments list alone, polled while one runs; ?format=json for scripts."""
+    site = site_or_404(slug, related=())
+    deployments = selectors.deployments_for(site=site)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"site": site.slug, "status": site.status, "deployments": [_deployment_json(d) for d in deployments]})
+    return render(request, "sites/_deployments.html", {"deployments": deployments, "site": site})
+
+
+def _deployment_json(deployment) -> dict:
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": deployment.pk,
+        "kind": deployment.kind,
+        "status": deployment.status,
+        "message": deployment.message,
+        "created_at": iso(deployment.created_at),
+        "finished_at": iso(deployment.finished_at),
+        "steps": [
+            {"name": s.name, "status": s.status, "message": s.message, "started_at": iso(s.started_at), "finished_at": iso(s.finished_at)}
+            for s in deployment.steps.all()
+        ],
+    }
+
+
+@require_POST
+@staff_required
+def site_redeploy(request, slug):
+    site = site_or_404(slug)
+    try:
+        start = provisioning("site_redeploy_start")
+    except ServiceMissing as exc:
+        _not_ready(request, "Redeploy", exc)
+        return _back(site)
+    with change_context(actor=request.user, reason="redeployed from the console"):
+        start(site=site, actor=request.user)
+    messages.success(
+        request,
+        "Redeploy started: the config is uploaded again, CloudFront's settings re-applied and its cache cleared. "
+        "Progress shows below; CloudFront takes a few minutes to finish.",
+    )
+    return _back(site, "#deployments")
+
+
+@require_POST
+@staff_required
+def site_build_upload(request, slug):
+    site = site_or_404(slug)
+    form = BuildUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "sites/site.html", site_context(site, upload_form=form), status=400)
+    try:
+        start = provisioning("build_upload_start")
+    except ServiceMissing as exc:
+        _not_ready(request, "Uploading a build", exc)
+        return _back(site)
+    with change_context(actor=request.user, reason="new build uploaded"):
+        start(site=site, staged_name=form.staged_name, actor=request.user)
+    messages.success(
+        request, "Build upload started. It goes live as soon as every file is in the bucket; progress shows below."
+    )
+    return _back(site, "#deployments")
+
+
+@require_POST
+@staff_required
+def site_extend(request, slug):
+    site = site_or_404(slug)
+    form = ExtendAccessForm(request.POST)
+    if not form.is_valid():
+        return render(request, "sites/site.html", site_context(site, extend_form=form), status=400)
+    try:
+        site_actions.site_access_extend(site=site, not_after=form.cleaned_data["not_after"], actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back(site)
+    end = form.cleaned_data["not_after"]
+    messages.success(
+        request,
+        (f"Access now ends {end:%d %b %Y} at 23:59 UTC." if end else "Access no longer has an end date.")
+        + " The edge applies it within a minute, once the new config is uploaded.",
+    )
+    return _back(site)
+
+
+@require_POST
+@staff_required
+def site_sign_everyone_out(request, slug):
+    site = site_or_404(slug)
+    with change_context(actor=request.user, reason="everyone signed out"):
+        session_keys_revoke(site=site, actor=request.user)
+    messages.success(
+        request, "Every viewer is signed out once the new config is uploaded (within a minute); they sign in again at the provider."
+    )
+    return _back(site)
+
+
+@require_POST
+@staff_required
+def site_disable(request, slug):
+    site = site_or_404(slug)
+    site_actions.site_disable(site=site, actor=request.user)
+    messages.success(request, "Site disabled: viewers get a “not available” page within a minute. Nothing is deleted.")
+    return _back(site)
+
+
+@require_POST
+@staff_required
+def site_enable(request, slug):
+    site = site_or_404(slug)
+    site_actions.site_enable(site=site, actor=request.user)
+    messages.success(request, "Site enabled: viewers can sign in again within a minute.")
+    return _back(site)
+
+
+@require_POST
+@staff_required
+def site_move_release(request, slug):
+    site = site_or_404(slug)
+    form = MoveReleaseForm(request.POST, site=site)
+    if not form.is_valid():
+        return render(request, "sites/site.html", site_context(site, move_form=form), status=400)
+    try:
+        start = provisioning("site_move_release")
+    except ServiceMissing as exc:
+        _not_ready(request, "Moving to another edge release", exc)
+        return _back(site)
+    release = form.cleaned_data["edge_release"]
+    with change_context(actor=request.user, reason=f"moved to edge release {release.version}"):
+        start(site=site, release=release, actor=request.user)
+    messages.success(
+        request,
+        f"Moving to edge release {release.version}: CloudFront deploys the new function version in about 5 to 15 minutes.",
+    )
+    return _back(site, "#deployments")
+
+
+@staff_required
+def site_delete(request, slug):
+    site = site_or_404(slug)
+    form = DeleteSiteForm(request.POST or None, site=site)
+    if request.method == "POST" and form.is_valid():
+        try:
+            start = provisioning("site_teardown_start")
+        except ServiceMissing as exc:
+            _not_ready(request, "Deleting a site", exc)
+            return _back(site)
+        with change_context(actor=request.user, reason="deleted from the console"):
+            start(site=site, actor=request.user)
+        messages.success(
+            request,
+            f"Deleting {site.slug}: its CloudFront distribution is disabled, then removed with its bucket and config. "
+            "That takes 15 minutes or more; the site stays listed as deleting until it is gone.",
+        )
+        return redirect("sites:dashboard")
+    return render(request, "sites/site_delete.html", {"site": site, "form": form, "tab": "overview"})
+
+
+@require_GET
+@staff_required
+def site_builds(request, slug):
+    site = site_or_404(slug)
+    return render(
+        request,
+        "sites/builds.html",
+        {"site": site, "builds": selectors.builds_for(site), "upload_form": BuildUploadForm(), "tab": "builds"},
+    )
+
+
+@require_POST
+@staff_required
+def build_make_live(request, slug, build_id):
+    site = site_or_404(slug)
+    build = get_object_or_404(Build, pk=build_id, site=site)
+    try:
+        site_actions.build_make_live(site=site, build=build, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Build {build.pk} is live as soon as the new config is uploaded (within a minute); its files are already in place."
+        )
+    return redirect("sites:builds", slug=site.slug)
