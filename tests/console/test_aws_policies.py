@@ -1,0 +1,85 @@
+"""The policy documents in docs/iam are the ones sites.aws builds."""
+
+import json
+from pathlib import Path
+from string import Template
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "iam"
+VALUES = {
+    "ACCOUNT_ID": "123456789012",
+    "REGION": "us-east-1",
+    "CONFIG_BUCKET": "gatehouse-config",
+    "CONFIG_PREFIX": "sites/",
+    "CONFIG_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/k",
+    "CONFIG_KEY_ALIAS_NAME": "gatehouse-config",
+    "SITE_BUCKET_PREFIX": "gatehouse-site-",
+    "EDGE_ROLE": "gatehouse-edge",
+    "EDGE_FUNCTION": "gatehouse-edge",
+    "CONSOLE_PRINCIPAL_ARN": "arn:aws:iam::123456789012:role/gatehouse-console",
+}
+
+
+def doc(name):
+    return json.loads(Template((DOCS / name).read_text()).substitute(VALUES))
+
+
+def test_the_edge_role_documents_match_the_code():
+    from sites import aws
+
+    assert doc("edge-role-trust-policy.json") == aws.edge_role_trust_policy()
+    assert doc("edge-role-policy.json") == aws.edge_role_policy(
+        account="123456789012",
+        bucket="gatehouse-config",
+        prefix="sites/",
+        key_arn=VALUES["CONFIG_KEY_ARN"],
+        function_name="gatehouse-edge",
+    )
+
+
+def test_the_config_key_policy_matches_the_code():
+    from sites import aws
+
+    assert doc("config-key-policy.json") == aws.config_key_policy(
+        console_arn=VALUES["CONSOLE_PRINCIPAL_ARN"], edge_role_arn="arn:aws:iam::123456789012:role/gatehouse-edge"
+    )
+
+
+def test_the_console_policy_covers_every_call_sites_aws_makes():
+    source = (Path(__file__).resolve().parents[2] / "sites" / "aws.py").read_text()
+    allowed = set()
+    for statement in doc("console-policy.json")["Statement"]:
+        actions = statement["Action"]
+        allowed.update([actions] if isinstance(actions, str) else actions)
+    # Operations named in _call(client, "operation", ...) and paginators.
+    import re
+
+    calls = set(re.findall(r'_call\(\s*[\w().,= "]*?,\s*"(\w+)"', source))
+    calls |= set(re.findall(r'get_paginator\("(\w+)"\)', source))
+    service_of = {
+        "get_caller_identity": "sts", "describe_key": "kms", "create_key": "kms", "create_alias": "kms",
+        "put_key_policy": "kms", "list_keys": "kms", "list_resource_tags": "kms",
+    }
+    granted_by_key_policy = {"describe_key", "put_key_policy", "list_resource_tags"}
+    s3_actions = {
+        "create_bucket": "s3:CreateBucket", "put_public_access_block": "s3:PutBucketPublicAccessBlock",
+        "put_bucket_ownership_controls": "s3:PutBucketOwnershipControls", "head_bucket": "s3:ListBucket",
+        "put_bucket_versioning": "s3:PutBucketVersioning", "put_bucket_encryption": "s3:PutEncryptionConfiguration",
+        "put_bucket_policy": "s3:PutBucketPolicy", "put_object": "s3:PutObject", "delete_object": "s3:DeleteObject",
+        "list_object_versions": "s3:ListBucketVersions", "delete_objects": "s3:DeleteObject",
+        "delete_bucket": "s3:DeleteBucket",
+    }
+    prefixes = {"cloudfront", "lambda", "iam", "sts", "kms"}
+    missing = []
+    for op in sorted(calls - granted_by_key_policy):
+        if op in s3_actions:
+            action = s3_actions[op]
+        else:
+            service = service_of.get(op)
+            camel = "".join(part.title() for part in op.split("_"))
+            candidates = [f"{service}:{camel}"] if service else [f"{p}:{camel}" for p in prefixes]
+            if not any(c in allowed for c in candidates):
+                missing.append(op)
+            continue
+        if action not in allowed:
+            missing.append(op)
+    assert missing == []
