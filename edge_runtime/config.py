@@ -6,10 +6,7 @@ config the edge cannot read never leaves the console.
 """
 
 import base64
-import calendar
 import re
-import time
-from urllib.parse import urlsplit
 
 SCHEMA_VERSIONS = (1,)
 CURRENT_SCHEMA_VERSION = SCHEMA_VERSIONS[-1]
@@ -48,6 +45,8 @@ FORBIDDEN_HEADERS = frozenset(
         "keep-alive",
         "proxy-authenticate",
         "proxy-authorization",
+        "proxy-connection",
+        "expect",
         "te",
         "trailer",
         "upgrade",
@@ -62,17 +61,30 @@ FORBIDDEN_HEADERS = frozenset(
     }
 )
 GATEHOUSE_PREFIX = "/_gatehouse/"
+# Paths the handler answers itself whatever the config says (see handler.py);
+# a callback or sign-out path there would shadow them or be shadowed.
+RESERVED_GATEHOUSE_PATHS = frozenset({"/_gatehouse/me", "/_gatehouse/signed-out"})
 MIN_SESSION_LIFETIME = 300
 MAX_SESSION_LIFETIME = 30 * 24 * 3600
 
-_SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
-_KID = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
-_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}\Z")
-_BUILD_PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\Z")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
-_B64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
+_SITE_ID = (r"[A-Za-z0-9._-]{1,64}\Z")
+_KID = (r"[A-Za-z0-9_-]{1,32}\Z")
+_HOST_NAME = (r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\Z")
+_HEADER_NAME = (r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}\Z")
+_BUILD_PREFIX = (r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\Z")
+_TIMESTAMP = (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+_B64URL = (r"[A-Za-z0-9_-]+\Z")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1")
+_compiled = {}
+
+
+def _match(pattern, value):
+    # Patterns compile on first use, not at import: import time is cold-start
+    # time at the edge, and most of them only serve the validator.
+    regex = _compiled.get(pattern)
+    if regex is None:
+        regex = _compiled[pattern] = re.compile(pattern)
+    return regex.match(value)
 
 
 class ConfigError(ValueError):
@@ -84,9 +96,7 @@ class ConfigError(ValueError):
 
 
 def is_host_name(value):
-    if not isinstance(value, str) or not value or len(value) > 253:
-        return False
-    return all(_HOST_LABEL.match(label) for label in value.split("."))
+    return type(value) is str and len(value) <= 253 and _match(_HOST_NAME, value) is not None
 
 
 def _is_local_host(host):
@@ -99,7 +109,13 @@ def _url_problem(value):
         return "must be a URL"
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
         return "must not contain spaces or control characters"
+    if "\\" in value:
+        # urlsplit reads `http://evil\\@x.localhost` as host x.localhost;
+        # a browser reads it as host evil.
+        return "must not contain a backslash"
     try:
+        from urllib.parse import urlsplit
+
         parts = urlsplit(value)
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -114,7 +130,7 @@ def _url_problem(value):
 
 def b64url_secret(value):
     """Decode a base64url key; None when it is not one."""
-    if not isinstance(value, str) or not _B64URL.match(value):
+    if not isinstance(value, str) or not _match(_B64URL, value):
         return None
     try:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
@@ -123,10 +139,27 @@ def b64url_secret(value):
 
 
 def parse_timestamp(value):
-    """`YYYY-MM-DDTHH:MM:SSZ` to epoch seconds; ValueError otherwise."""
-    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+    """`YYYY-MM-DDTHH:MM:SSZ` to epoch seconds; ValueError otherwise.
+
+    Computed here rather than with time.strptime, whose import pulls in
+    locale and datetime at cold start.
+    """
+    if not isinstance(value, str) or not _match(_TIMESTAMP, value):
         raise ValueError(value)
-    return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
+    year, month, day = int(value[0:4]), int(value[5:7]), int(value[8:10])
+    hour, minute, second = int(value[11:13]), int(value[14:16]), int(value[17:19])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    month_days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    if not (1 <= month <= 12 and 1 <= day <= month_days[month - 1] and hour < 24 and minute < 60 and second < 60):
+        raise ValueError(value)
+    # Days since 1970-01-01 in the proleptic Gregorian calendar.
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return days * 86400 + hour * 3600 + minute * 60 + second
 
 
 class _Checker:
@@ -182,7 +215,7 @@ def _check_site(c, site):
     where = "site"
     if c.obj(site, where, ("id", "hosts", "distribution_id", "disabled", "build", "spa")) is None:
         return
-    if not isinstance(site.get("id"), str) or not _SITE_ID.match(site.get("id", "")):
+    if not isinstance(site.get("id"), str) or not _match(_SITE_ID, site.get("id", "")):
         c.error("site.id", "must be 1-64 letters, digits, '.', '_' or '-'")
     c.string_list(
         site,
@@ -204,7 +237,7 @@ def _check_site(c, site):
         prefix = build.get("prefix")
         if (
             not isinstance(prefix, str)
-            or not _BUILD_PREFIX.match(prefix)
+            or not _match(_BUILD_PREFIX, prefix)
             or any(part in (".", "..") for part in prefix.split("/"))
         ):
             c.error("site.build.prefix", "must be a relative key prefix such as 'builds/b7'")
@@ -252,7 +285,7 @@ def _check_provider(c, provider):
     if method in ("client_secret_basic", "client_secret_post") and not secret:
         c.error("provider.client_secret", f"is required for {method}")
     scopes = c.string_list(provider, "scopes", where)
-    if scopes and "openid" not in scopes:
+    if isinstance(provider.get("scopes"), list) and "openid" not in scopes:
         c.error("provider.scopes", "must include 'openid'")
     for scope in scopes:
         if not scope or any(ord(ch) <= 0x20 or ch in '"\\' for ch in scope):
@@ -301,13 +334,25 @@ def _check_session(c, session):
         c.error("session.keys", "must be a non-empty object of key id to key")
         return
     for kid, value in keys.items():
-        if not _KID.match(kid):
+        if not isinstance(kid, str) or not _match(_KID, kid):
             c.error("session.keys", f"key id {kid!r} must be 1-32 of [A-Za-z0-9_-]")
         secret = b64url_secret(value)
         if secret is None or len(secret) < 32:
             c.error("session.keys", f"key {kid!r} must be base64url of at least 32 bytes")
-    if session.get("current_kid") not in keys:
+    current = session.get("current_kid")
+    if not isinstance(current, str) or current not in keys:
         c.error("session.current_kid", "must name one of session.keys")
+
+
+def _is_lower_case_email(value):
+    local, at, domain = value.rpartition("@")
+    return (
+        value == value.lower()
+        and bool(at and local)
+        and "@" not in local
+        and all(0x20 < ord(ch) != 0x7F for ch in local)
+        and is_host_name(domain)
+    )
 
 
 def _check_access(c, access):
@@ -328,7 +373,7 @@ def _check_access(c, access):
         access,
         "emails",
         where,
-        check=lambda e: e == e.lower() and e.count("@") == 1 and is_host_name(e.split("@")[1]),
+        check=_is_lower_case_email,
         message="is not a lower-case e-mail address",
     )
     c.string_list(
@@ -361,7 +406,7 @@ def _is_clean_path(value):
     return (
         isinstance(value, str)
         and value.startswith("/")
-        and not value.startswith("//")
+        and "//" not in value
         and "\\" not in value
         and "?" not in value
         and "#" not in value
@@ -386,6 +431,8 @@ def _check_paths(c, paths):
         value = paths.get(key)
         if not _is_clean_path(value) or not value.startswith(GATEHOUSE_PREFIX) or value == GATEHOUSE_PREFIX:
             c.error(f"paths.{key}", "must be a path under /_gatehouse/")
+        elif value in RESERVED_GATEHOUSE_PATHS:
+            c.error(f"paths.{key}", f"{value} is answered by the edge itself")
     if paths.get("callback") == paths.get("sign_out"):
         c.error("paths.sign_out", "must differ from the callback path")
 
@@ -395,9 +442,9 @@ def _check_headers(c, headers):
         c.error("headers", "must be an object of header name to value")
         return
     for name, value in headers.items():
-        if not _HEADER_NAME.match(name):
+        if not isinstance(name, str) or not _match(_HEADER_NAME, name):
             c.error("headers", f"{name!r} is not a lower-case header name")
-        elif name in FORBIDDEN_HEADERS or name.startswith(("x-amz-", "x-edge-")):
+        elif name in FORBIDDEN_HEADERS or name.startswith(("x-amz-", "x-amzn-", "x-edge-", "cloudfront-")):
             c.error("headers", f"{name!r} may not be set by a config")
         if not isinstance(value, str) or not value or any(
             ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value
@@ -416,7 +463,7 @@ def validate(doc, *, schema_version=None):
         raise ConfigError(["config: must be a JSON object"])
     version = doc.get("schema_version")
     accepted = SCHEMA_VERSIONS if schema_version is None else (schema_version,)
-    if schema_version is not None and schema_version not in SCHEMA_VERSIONS:
+    if schema_version is not None and (isinstance(schema_version, bool) or schema_version not in SCHEMA_VERSIONS):
         raise ConfigError([f"schema_version: this runtime cannot read version {schema_version!r}"])
     if isinstance(version, bool) or version not in accepted:
         raise ConfigError(

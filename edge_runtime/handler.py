@@ -7,16 +7,16 @@ fail-closed error page.
 
 import hashlib
 import json
-import secrets
+import os
 import sys
 import time
-from urllib.parse import parse_qsl, urlencode
 
 from . import paths, responses, tokens
 from .config import is_host_name
 
 SESSION_COOKIE = "__Host-gh-session"
 TX_COOKIE_PREFIX = "__Host-gh-tx-"
+COOKIE_MARK = "__Host-gh-"
 GATEHOUSE_PREFIX = "/_gatehouse/"
 ME_PATH = "/_gatehouse/me"
 SIGNED_OUT_PATH = "/_gatehouse/signed-out"
@@ -27,12 +27,23 @@ MAX_NAME = 200
 _store = None
 
 
+class _NeverRaised(Exception):
+    pass
+
+
+# The store module (and its http.client/ssl imports) loads on the first
+# request, not at import: ConfigUnavailable is bound then.
+ConfigUnavailable = _NeverRaised
+
+
 def _get_store():
-    global _store
+    global _store, ConfigUnavailable
     if _store is None:
         from .settings import get_settings
         from .store import ConfigStore
+        from .store import ConfigUnavailable as unavailable
 
+        ConfigUnavailable = unavailable
         _store = ConfigStore(get_settings())
     return _store
 
@@ -71,10 +82,8 @@ def _handle(event, context):
     if not is_host_name(host):
         return responses.page(None, 400, "Bad request", ["This request has no valid host name."])
 
-    from .store import ConfigUnavailable
-
     try:
-        cfg = _get_store().get(host)
+        cfg = (_store or _get_store()).get(host)
     except ConfigUnavailable:
         return responses.page(None, 503, "Temporarily unavailable", ["Please try again in a minute."])
     distribution_id = cf.get("config", {}).get("distributionId")
@@ -92,75 +101,66 @@ def _handle(event, context):
         return responses.page(cfg, 400, "Bad request", ["This address is not valid."])
     if path.startswith(GATEHOUSE_PREFIX):
         return _gatehouse_route(cfg, request, host, path, context)
+    ours, forwarded = split_cookies(headers)
     if paths.is_public(cfg.public_paths, path):
-        return _forward(cfg, request, path)
+        return _forward(cfg, request, path, forwarded)
 
     now = time.time()
     if not cfg.in_access_window(now):
         return _outside_window(cfg, now)
-    claims = _session(cfg, headers, now)
+    claims = _session(cfg, ours, now)
     if claims is not None:
         if allowed(cfg, claims):
-            return _forward(cfg, request, path)
+            return _forward(cfg, request, path, forwarded)
         return _refused(cfg, claims)
     if not _is_navigation(request):
         return responses.json_response(cfg, 401, {"error": "sign_in_required"})
-    return _start_login(cfg, request, host, now)
+    return _start_login(cfg, request, host, now, ours)
 
 
 # --- cookies ---------------------------------------------------------------
 
 
-def read_cookies(headers):
-    """Every cookie in every `Cookie` header, as (name, value) pairs.
+def split_cookies(headers):
+    """Gatehouse's cookies as (name, value) pairs, and the `Cookie` entries
+    to forward to the origin without them.
 
-    A malformed piece (no `=`, empty name) is skipped, never fatal.
+    Every `Cookie` header is read; a malformed piece (no `=`) is skipped,
+    never fatal. `forwarded` is None when there was no `Cookie` header.
     """
-    pairs = []
-    for entry in headers.get("cookie", ()):
-        value = entry.get("value") if isinstance(entry, dict) else None
-        if not isinstance(value, str):
-            continue
-        for piece in value.split(";"):
-            name, sep, val = piece.strip().partition("=")
-            if sep and name:
-                pairs.append((name, val.strip()))
-    return pairs
-
-
-def _session(cfg, headers, now):
-    for entry in headers.get("cookie", ()):
-        value = entry.get("value") if isinstance(entry, dict) else None
-        if not isinstance(value, str) or SESSION_COOKIE not in value:
-            continue
-        for name, token in read_cookies({"cookie": [entry]}):
-            if name == SESSION_COOKIE:
-                claims = tokens.verify(cfg, tokens.SESSION, token, now)
-                if claims is not None:
-                    return claims
-    return None
-
-
-def _strip_gatehouse_cookies(headers):
     entries = headers.get("cookie")
     if not entries:
-        return
-    kept = []
+        return [], None
+    ours = []
+    forwarded = []
     for entry in entries:
-        value = entry.get("value") if isinstance(entry, dict) else None
-        if not isinstance(value, str):
+        value = entry.get("value") if type(entry) is dict else None
+        if type(value) is not str:
             continue
-        if "__Host-gh-" not in value:
-            kept.append(entry)
+        if COOKIE_MARK not in value:
+            forwarded.append(entry)
             continue
-        rest = [p.strip() for p in value.split(";") if not p.strip().startswith("__Host-gh-")]
-        rest = [p for p in rest if p]
+        rest = []
+        for piece in value.split(";"):
+            piece = piece.strip()
+            if piece.startswith(COOKIE_MARK):
+                name, sep, val = piece.partition("=")
+                if sep:
+                    ours.append((name.rstrip(), val.strip()))
+            elif piece:
+                rest.append(piece)
         if rest:
-            kept.append({"key": entry.get("key", "Cookie"), "value": "; ".join(rest)})
-    if kept:
-        headers["cookie"] = kept
-    else:
-        del headers["cookie"]
+            forwarded.append({"key": entry.get("key") or "Cookie", "value": "; ".join(rest)})
+    return ours, forwarded
+
+
+def _session(cfg, ours, now):
+    for name, token in ours:
+        if name == SESSION_COOKIE:
+            claims = tokens.verify(cfg, tokens.SESSION, token, now)
+            if claims is not None:
+                return claims
+    return None
 
 
 # --- decisions -------------------------------------------------------------
@@ -220,8 +220,13 @@ def _refused(cfg, claims, *, cookies=None):
     )
 
 
-def _forward(cfg, request, path):
-    _strip_gatehouse_cookies(request["headers"])
+def _forward(cfg, request, path, forwarded):
+    # Gatehouse's cookies never reach the origin.
+    if forwarded is not None:
+        if forwarded:
+            request["headers"]["cookie"] = forwarded
+        else:
+            del request["headers"]["cookie"]
     request["uri"] = paths.origin_uri(cfg, path)
     return request
 
@@ -234,10 +239,12 @@ def _pkce_challenge(verifier):
     return tokens._b64(digest)
 
 
-def _start_login(cfg, request, host, now):
-    tid = secrets.token_urlsafe(12)
-    verifier = secrets.token_urlsafe(48)
-    nonce = secrets.token_urlsafe(24)
+def _start_login(cfg, request, host, now, ours):
+    from urllib.parse import urlencode
+
+    tid = tokens._b64(os.urandom(12))
+    verifier = tokens._b64(os.urandom(48))
+    nonce = tokens._b64(os.urandom(24))
     query = request.get("querystring") or ""
     return_to = paths.safe_return_path(request["uri"] + ("?" + query if query else ""))
     exp = int(now) + LOGIN_TTL
@@ -263,7 +270,7 @@ def _start_login(cfg, request, host, now):
     cookies = [responses.cookie(TX_COOKIE_PREFIX + tid, transaction, LOGIN_TTL)]
     # Each tab's sign-in has its own cookie; drop the oldest beyond a few so
     # a viewer who keeps reloading does not grow the Cookie header forever.
-    pending = [n for n, _ in read_cookies(request["headers"]) if n.startswith(TX_COOKIE_PREFIX)]
+    pending = [n for n, _ in ours if n.startswith(TX_COOKIE_PREFIX)]
     for name in pending[:-MAX_PENDING_LOGINS] if len(pending) > MAX_PENDING_LOGINS else ():
         cookies.append(responses.expired_cookie(name))
     log("login_start", site=cfg.site_id)
@@ -276,7 +283,7 @@ def _gatehouse_route(cfg, request, host, path, context):
     if path == cfg.sign_out_path:
         return _sign_out(cfg, request, host)
     if path == ME_PATH:
-        claims = _session(cfg, request["headers"], time.time())
+        claims = _session(cfg, split_cookies(request["headers"])[0], time.time())
         if claims is None or not allowed(cfg, claims):
             return responses.json_response(cfg, 401, {"signed_in": False})
         shown = ("sub", "email", "email_verified", "name", cfg.groups_claim)
@@ -290,6 +297,8 @@ def _gatehouse_route(cfg, request, host, path, context):
 
 def _query(request):
     """The query string as a dict; None when it is malformed or repeats a name."""
+    from urllib.parse import parse_qsl
+
     try:
         pairs = parse_qsl(
             request.get("querystring") or "", keep_blank_values=True, strict_parsing=False, max_num_fields=20
@@ -325,7 +334,7 @@ def _callback(cfg, request, host, context):
     if state is None:
         return _try_again(cfg, 400, "Sign-in expired", "This sign-in link has expired or is not valid.")
     transaction = None
-    for name, value in read_cookies(request["headers"]):
+    for name, value in split_cookies(request["headers"])[0]:
         if name == tx_name:
             transaction = tokens.verify(cfg, tokens.TRANSACTION, value, now)
             if transaction is not None:
@@ -402,9 +411,11 @@ def _session_claims(cfg, claims, now):
 
 def _sign_out(cfg, request, host):
     cookies = [responses.expired_cookie(SESSION_COOKIE)]
-    for name, _ in read_cookies(request["headers"]):
+    for name, _ in split_cookies(request["headers"])[0]:
         if name.startswith(TX_COOKIE_PREFIX):
             cookies.append(responses.expired_cookie(name))
+    from urllib.parse import urlencode
+
     origin = _public_origin(host)
     if cfg.end_session_endpoint:
         params = urlencode({"client_id": cfg.client_id, cfg.end_session_redirect_param: origin + SIGNED_OUT_PATH})

@@ -1,9 +1,13 @@
 """Request paths: normalising, public-path matching, origin rewriting, and
 the return address after sign-in."""
 
-from urllib.parse import quote, unquote, unquote_to_bytes
+import re
 
 _ORIGIN_SAFE = "/!$&'()*+,;=:@-._~"
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# Exactly the characters quote(path, safe=_ORIGIN_SAFE) leaves alone: a path
+# made only of them needs no quoting. A decoded space, `?`, `#` or `%` does.
+_ORIGIN_PLAIN = re.compile(r"[A-Za-z0-9/!$&'()*+,;=:@._~-]*\Z")
 _MAX_RETURN = 2048
 
 
@@ -18,11 +22,13 @@ def normalise(uri):
     if "%" not in uri and "//" not in uri and "/." not in uri and "\\" not in uri:
         path = uri
     else:
+        from urllib.parse import unquote_to_bytes
+
         try:
             path = unquote_to_bytes(uri).decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+    if _CONTROL.search(path):
         return None
     if path is uri:
         return path
@@ -61,8 +67,10 @@ def origin_uri(cfg, path):
         path += "index.html"
     elif cfg.spa and "." not in path.rpartition("/")[2]:
         path = "/index.html"
-    if path.isascii() and "%" not in path:
+    if _ORIGIN_PLAIN.match(path):
         return cfg.build_prefix + path
+    from urllib.parse import quote
+
     return cfg.build_prefix + quote(path, safe=_ORIGIN_SAFE)
 
 
@@ -86,6 +94,8 @@ def safe_return_path(value):
         return "/"
     if _unsafe(value):
         return "/"
+    from urllib.parse import unquote
+
     path, _, _query = value.partition("?")
     decoded = unquote(path)
     # Encoded forms count too: `/%2F%2Fevil.com` or `/%0d%0aSet-Cookie:`.

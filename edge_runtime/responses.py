@@ -4,10 +4,22 @@ CloudFront wants `status` and `statusDescription`, lower-case header names as
 keys, each value a list of `{key, value}`, and at most 40 KB in all.
 """
 
-import html
 import json
 
 MAX_BODY = 32 * 1024
+
+
+def _escape(text):
+    # html.escape's module drags in html.entities (a large table) at import.
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
+_MAX_TITLE = 200
 
 STATUS_TEXT = {
     200: "OK",
@@ -66,13 +78,14 @@ def _with_cookies(headers, cookies):
 
 def page(cfg, status, title, paragraphs=(), *, link=None, cookies=()):
     """An HTML page; `paragraphs` are plain text, escaped here."""
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    body = "".join(f"<p>{_escape(p)}</p>" for p in paragraphs)
     if link is not None:
         href, label = link
-        body += f'<p><a href="{html.escape(href)}">{html.escape(label)}</a></p>'
-    text = _PAGE.format(title=html.escape(title), body=body)
-    if len(text) > MAX_BODY:
-        text = _PAGE.format(title=html.escape(title), body="")
+        body += f'<p><a href="{_escape(href)}">{_escape(label)}</a></p>'
+    text = _PAGE.format(title=_escape(title), body=body)
+    # CloudFront's limit is in bytes, and a title can be too big on its own.
+    if len(text.encode("utf-8")) > MAX_BODY:
+        text = _PAGE.format(title=_escape(title[:_MAX_TITLE]), body="")
     return {
         "status": str(status),
         "statusDescription": STATUS_TEXT[status],
