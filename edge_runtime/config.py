@@ -310,6 +310,9 @@ def _check_provider(c, provider):
             c.error("provider.id_token_algs", f"{alg!r} is not one of {', '.join(ID_TOKEN_ALGS)}")
     if "HS256" in algs and not secret:
         c.error("provider.id_token_algs", "HS256 needs a client_secret")
+    elif "HS256" in algs and isinstance(secret, str) and len(secret.encode()) < 32:
+        # RFC 7518 3.2: an HS256 key shorter than the hash is guessable offline.
+        c.error("provider.id_token_algs", "HS256 needs a client_secret of at least 32 bytes")
     tenant = provider.get("tenant_id")
     if tenant is not None and (not isinstance(tenant, str) or not tenant):
         c.error("provider.tenant_id", "must be a non-empty string or null")

@@ -74,7 +74,7 @@ class ProviderStub:
             "end_session_endpoint": f"{self.base}/logout",
             "jwks_uri": f"{self.base}/jwks",
             "client_id": "client-1",
-            "client_secret": "s3cret:with/odd&chars",
+            "client_secret": "s3cret:with/odd&chars-long-enough-for-hs256",
             "token_endpoint_auth_method": "client_secret_basic",
             "scopes": ["openid", "email", "profile"],
             "authorize_params": {},
@@ -103,7 +103,7 @@ class ProviderStub:
         kid, alg = self.id_token_key
         key = {"rsa1": self.rsa_key, "ec1": self.ec_key, "rsa2": self.rotated_key}.get(kid, self.rsa_key)
         if alg == "HS256":
-            key = "s3cret:with/odd&chars"
+            key = "s3cret:with/odd&chars-long-enough-for-hs256"
         return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid})
 
     def _handler(self):

@@ -396,7 +396,7 @@ def test_a_full_sign_in_sets_a_session_and_returns_to_the_original_path(site, pr
     import base64
 
     decoded = base64.b64decode(request["authorization"].split()[1]).decode()
-    assert decoded == "client-1:s3cret%3Awith%2Fodd%26chars"
+    assert decoded == "client-1:s3cret%3Awith%2Fodd%26chars-long-enough-for-hs256"
 
 
 def test_client_secret_post_sends_the_secret_in_the_form(make_site, provider):
@@ -405,7 +405,7 @@ def test_client_secret_post_sends_the_secret_in_the_form(make_site, provider):
     assert callback(state, nonce, tx)["status"] == "302"
     (request,) = provider.token_requests
     assert request["authorization"] is None
-    assert request["form"]["client_secret"] == "s3cret:with/odd&chars"
+    assert request["form"]["client_secret"] == "s3cret:with/odd&chars-long-enough-for-hs256"
 
 
 def test_a_used_transaction_cannot_be_used_again(site, provider):
