@@ -1,31 +1,59 @@
-PYTHON ?= $(if $(wildcard /work/venv/bin/python),/work/venv/bin/python,python3)
+# Gatehouse: `make run` (the whole local stack) and `make test` (every test).
+# Both install what they need first: a virtualenv in .venv from the pinned
+# requirements, and Debian's Chromium for the browser tests.
+
 VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export GATEHOUSE_TEST_VAR ?= var/test
 
-.PHONY: install run worker beat test test-console bench migrations-check check
+.PHONY: install browser run worker beat test test-edge test-console bench migrations-check check clean
 
-install:  ## Install the pinned requirements into the current Python.
-	$(PYTHON) -m pip install -r requirements.txt
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
 
-run:  ## The whole local stack: console, worker, beat, local AWS, edge gateway, local provider.
-	PYTHON=$(PYTHON) scripts/run-dev
+install: $(STAMP)  ## The pinned requirements in .venv.
 
-worker:  ## Just a Celery worker (for running the pieces one by one).
-	$(PYTHON) -m celery -A console worker --loglevel=INFO --concurrency=2
+browser:  ## Debian's Chromium for the Playwright tests (needs root, or install it yourself).
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests."; fi
 
-beat:
-	$(PYTHON) -m celery -A console beat --loglevel=INFO
+run: $(STAMP)  ## The whole local stack: console, worker, beat, local AWS, edge gateway, local provider.
+	PYTHON=$(PY) scripts/run-dev
 
-test:  ## Everything. SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
-	$(PYTHON) -m pytest
+worker: $(STAMP)
+	$(PY) -m celery -A console worker --loglevel=INFO --concurrency=2
 
-test-console:
-	$(PYTHON) -m pytest tests/console -q
+beat: $(STAMP)
+	$(PY) -m celery -A console beat --loglevel=INFO
 
-bench:
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PYTHON) $$f || exit 1; done
+# pytest exits 5 when it collects nothing: not a failure of the suite.
+define pytest
+	GATEHOUSE_VAR_DIR=$(GATEHOUSE_TEST_VAR) $(PY) -m pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
+endef
 
-migrations-check:  ## Fails if a model change has no migration.
-	$(PYTHON) manage.py makemigrations --check --dry-run
+test: $(STAMP) browser  ## Everything. SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
+	$(call pytest,$(PYTEST_ARGS))
 
-check:
-	$(PYTHON) manage.py check
+test-edge: $(STAMP)
+	$(call pytest,tests/edge $(PYTEST_ARGS))
+
+test-console: $(STAMP)
+	$(call pytest,tests/console $(PYTEST_ARGS))
+
+bench: $(STAMP)  ## Benchmarks: each prints medians against a baseline measured in the same run.
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+migrations-check: $(STAMP)  ## Fails if a model change has no migration.
+	$(PY) manage.py makemigrations --check --dry-run
+
+check: $(STAMP)
+	$(PY) manage.py check
+
+clean:
+	rm -rf var/test test-artifacts dist
