@@ -65,6 +65,8 @@ def verify(cfg, purpose, token, now):
 
     Never raises on bad input: a malformed or forged token is just not valid.
     """
+    if not isinstance(token, str):
+        return None  # and never a cache key: a list or dict is unhashable
     if purpose == SESSION:
         cache = cfg.derived.get("session-cache")
         if cache is None:
