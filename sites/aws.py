@@ -663,9 +663,10 @@ def distribution_settings_apply(
     """
     if edge_version_arn is not None:
         _require_numbered(edge_version_arn)
-    aliases = sorted(set(aliases))
-    if aliases and not certificate_arn:
-        raise AwsError("custom host names need an ACM certificate (us-east-1)", code="MissingCertificate")
+    # CloudFront serves a custom name only with a certificate for it. Without
+    # one (local development, *.localhost behind the gateway) the names stay
+    # in the site's config but are not aliases of the distribution.
+    aliases = sorted(set(aliases)) if certificate_arn else []
     domain = f"{bucket_name}.s3.{region()}.amazonaws.com"
     config["Origins"] = {
         "Quantity": 1,

@@ -1,6 +1,7 @@
 """Celery tasks: each takes ids, calls a service, and states its retry policy."""
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
 from . import aws
 from .services import providers as provider_services
@@ -45,3 +46,47 @@ def providers_refresh_keys() -> int:
 @shared_task(acks_late=True, soft_time_limit=30, time_limit=45)
 def provider_refresh_keys_task(provider_id: int) -> bool:
     return provider_services.provider_refresh_keys(provider_id=provider_id)
+
+
+class DeploymentTask(DjangoTask):
+    """Records a deployment as failed when its task gives up for good.
+
+    Retries exhausted or a time limit hit: without this the deployment would
+    say "running" forever.
+    """
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from .services.provisioning import deployment_fail
+
+        deployment_id = args[0] if args else kwargs.get("deployment_id")
+        if deployment_id is not None:
+            deployment_fail(deployment_id=deployment_id, message=f"gave up: {type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    base=DeploymentTask,
+    acks_late=True,
+    autoretry_for=(aws.AwsTransientError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+    # A build upload may move 200 MB; everything else takes seconds, since
+    # no step waits for AWS (a waiting step re-enqueues instead).
+    soft_time_limit=1500,
+    time_limit=1560,
+)
+def deployment_run_task(deployment_id: int) -> str:
+    """Provision, redeploy, build upload, edge release, teardown: one step further, or to the end.
+
+    Idempotent (acks_late): a finished deployment is skipped, a succeeded
+    step is not repeated, and every step is safe to run twice.
+    """
+    from .services.provisioning import deployment_run
+
+    progress = deployment_run(deployment_id=deployment_id)
+    if progress.state == "wait":
+        # A new message rather than self.retry(): waiting on CloudFront is
+        # not a failure and must not use up the retry budget.
+        deployment_run_task.apply_async((deployment_id,), countdown=progress.countdown)
+    return progress.state

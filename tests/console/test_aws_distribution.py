@@ -68,10 +68,10 @@ def test_a_distribution_is_sent_with_oac_the_numbered_edge_version_and_managed_p
     assert xml.find("Aliases/Items") is None
 
 
-def test_custom_host_names_need_and_use_the_certificate(aws):
-    with pytest.raises(aws.AwsError):
-        ensure(aws, aliases=["demo.acme.example"])
+def test_custom_host_names_are_aliases_only_with_a_certificate(aws):
     sent = record(aws.client("cloudfront"))
+    ensure(aws, aliases=["demo.acme.localhost"], caller_reference="gatehouse:no-cert")
+    assert text(sent.last("CreateDistribution").xml(), "Aliases/Quantity") == "0"
     ensure(aws, aliases=["demo.acme.example"], certificate_arn=CERT_ARN)
     xml = sent.last("CreateDistribution").xml()
     assert [e.text for e in xml.findall("Aliases/Items/CNAME")] == ["demo.acme.example"]

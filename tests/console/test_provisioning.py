@@ -1,0 +1,171 @@
+"""Provisioning a site, services called directly, against moto's server."""
+
+import json
+
+import pytest
+
+from sites.models import ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from sites.services.provisioning import deployment_run, site_bucket_name
+from tests.console.aws_support import fail, record
+from tests.console.provisioning_support import (  # noqa: F401
+    aws,
+    cloudfront_slow,
+    counts,
+    drive,
+    kill_after,
+    provision,
+    upload_pending,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_provisioned_site_is_live_with_bucket_distribution_policy_and_config(aws, site, alice, settings):
+    sent = record(aws.client("cloudfront"))
+    deployment = provision(site, alice)
+    assert drive(deployment)[-1] == "done"
+
+    site.refresh_from_db()
+    assert site.status == ProtectedSite.Status.LIVE
+    assert site.bucket_name == site_bucket_name(site) and site.bucket_name.startswith("gatehouse-site-")
+    assert site.distribution_id and site.distribution_domain.endswith(".cloudfront.net")
+    release = site.edge_release
+    assert release.status == EdgeRelease.Status.PUBLISHED and release.version_arn.endswith(":1")
+
+    create = sent.last("CreateDistribution").xml()
+    assert create.find(".//LambdaFunctionARN").text == release.version_arn
+    assert create.find(".//OriginAccessControlId").text == aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME)
+    assert create.find("CallerReference").text == f"gatehouse:{site.bucket_name}"
+
+    s3 = aws.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=site.bucket_name)["Policy"])
+    arn = aws.distribution_get(site.distribution_id)["arn"]
+    assert policy["Statement"][0]["Condition"] == {"StringEquals": {"AWS:SourceArn": arn}}
+
+    for host in ("demo.acme.example", site.distribution_domain):
+        doc = json.loads(s3.get_object(Bucket="gatehouse-config", Key=f"sites/{host}.json")["Body"].read())
+        assert doc["site"]["distribution_id"] == site.distribution_id
+        assert doc["site"]["hosts"] == ["demo.acme.example", site.distribution_domain]
+
+    deployment.refresh_from_db()
+    assert deployment.status == Deployment.Status.SUCCEEDED and deployment.started_by == alice
+    steps = list(deployment.steps.values_list("name", "status"))
+    assert [name for name, _ in steps] == [
+        "Config bucket", "Site bucket", "Edge release", "CloudFront distribution", "Bucket policy", "Config", "Wait until deployed",
+    ]
+    assert {status for _, status in steps} == {"succeeded"}
+    assert all(message for message in deployment.steps.values_list("message", flat=True))
+
+
+def test_waiting_for_cloudfront_re_enqueues_instead_of_blocking(aws, site, cloudfront_slow, settings):
+    settings.GATEHOUSE_PROVISION_POLL_SECONDS = 45
+    cloudfront_slow(4)
+    deployment = provision(site)
+    states = drive(deployment)
+    assert states[0] == "wait" and states[-1] == "done" and set(states[1:-1]) <= {"wait"}
+    progress_messages = DeploymentStep.objects.get(deployment=deployment, name="Wait until deployed").message
+    assert "deployed" in progress_messages
+
+
+def test_the_wait_step_says_what_it_waits_for(aws, site, cloudfront_slow):
+    cloudfront_slow(10)
+    deployment = provision(site)
+    progress = deployment_run(deployment_id=deployment.pk)
+    assert progress.state == "wait" and progress.countdown > 0
+    step = DeploymentStep.objects.get(deployment=deployment, name="Wait until deployed")
+    assert step.status == "running" and "CloudFront is InProgress" in step.message
+    assert "config revision" in step.message  # not uploaded yet either
+
+
+def test_a_finished_deployment_delivered_again_does_nothing(aws, site):
+    deployment = provision(site)
+    drive(deployment)
+    sent = record(aws.client("cloudfront")), record(aws.client("s3"))
+    assert deployment_run(deployment_id=deployment.pk).state == "skipped"
+    assert sent[0].requests == [] and sent[1].requests == []
+
+
+def test_starting_twice_returns_the_running_provision(aws, site):
+    first = provision(site)
+    assert provision(site) == first
+    assert Deployment.objects.filter(kind="provision").count() == 1
+
+
+@pytest.mark.parametrize(
+    "service,operation",
+    [
+        ("s3", "CreateBucket"),
+        ("iam", "CreateRole"),
+        ("kms", "CreateKey"),
+        ("lambda", "CreateFunction"),
+        ("lambda", "PublishVersion"),
+        ("cloudfront", "CreateOriginAccessControl"),
+        ("cloudfront", "CreateDistribution"),
+        ("s3", "PutBucketPolicy"),
+    ],
+)
+def test_a_worker_killed_mid_provision_finishes_on_the_next_run_without_duplicates(aws, site, service, operation):
+    client = aws.client(service, region_name="us-east-1")
+    killed = kill_after(client, operation)
+    deployment = provision(site)
+    with pytest.raises(killed):
+        drive(deployment)
+    # The redelivered task (or the same one after a restart) runs it again.
+    assert drive(deployment)[-1] == "done"
+    assert counts(aws) == {
+        "distributions": 1, "oacs": 1, "buckets": 2, "functions": 1, "versions": 1, "keys": 1, "roles": 1,
+    }
+    site.refresh_from_db()
+    assert site.status == "live"
+    assert site.distribution_id == aws.client("cloudfront").list_distributions()["DistributionList"]["Items"][0]["Id"]
+
+
+def test_provisioning_a_site_again_after_it_is_live_creates_nothing(aws, site):
+    drive(provision(site))
+    before = counts(aws)
+    drive(provision(site))
+    assert counts(aws) == before
+
+
+def test_a_throttled_step_is_left_to_retry_and_says_so(aws, site):
+    fail(aws.client("cloudfront"), "CreateDistribution", "Throttling", status=400)
+    deployment = provision(site)
+    with pytest.raises(aws.AwsTransientError):
+        drive(deployment)
+    step = DeploymentStep.objects.get(deployment=deployment, name="CloudFront distribution")
+    assert step.status == "running" and "retrying" in step.message
+    assert drive(deployment)[-1] == "done"
+
+
+def test_aws_refusing_fails_the_deployment_and_the_site_with_a_readable_reason(aws, site):
+    fail(aws.client("s3"), "CreateBucket", "AccessDenied", status=403, times=5, message="not allowed to create buckets")
+    deployment = provision(site)
+    assert drive(deployment) == ["failed"]
+    deployment.refresh_from_db()
+    site.refresh_from_db()
+    assert deployment.status == "failed" and "not allowed to create buckets" in deployment.message
+    assert site.status == "failed"
+    step = deployment.steps.get(status="failed")
+    assert "AccessDenied" in step.message
+    assert counts(aws)["distributions"] == 0
+
+
+def test_the_config_upload_failing_keeps_the_site_waiting_not_live(aws, site):
+    deployment = provision(site)
+    fail(aws.client("s3"), "PutObject", "InternalError", status=500, times=100)
+    states = []
+    for _ in range(3):
+        states.append(deployment_run(deployment_id=deployment.pk).state)
+        try:
+            upload_pending()
+        except aws.AwsTransientError:
+            pass
+    assert states[-1] == "wait"
+    site.refresh_from_db()
+    assert site.status == "provisioning"
+    assert site.revisions.order_by("-number").first().upload_status == ConfigRevision.UploadStatus.PENDING
+    aws.clients_reset()  # S3 works again
+    from django.conf import settings as django_settings
+
+    assert django_settings.GATEHOUSE_AWS_ENDPOINT_URL
+    assert drive(deployment)[-1] == "done"
