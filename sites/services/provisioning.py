@@ -271,6 +271,9 @@ def deployment_run(*, deployment_id: int) -> Progress:
     deployment = _begin(deployment_id)
     if deployment is None:
         return Progress("skipped")
+    if deployment.site_id is None and deployment.kind != Kind.EDGE_RELEASE:
+        _finish(deployment, Deployment.Status.FAILED, "the site no longer exists")
+        return Progress("failed")
     if deployment.kind == Kind.PROVISION:
         return site_provision(deployment)
     if deployment.kind == Kind.REDEPLOY:
@@ -729,6 +732,11 @@ def site_teardown_start(*, site: ProtectedSite, actor=None) -> Deployment:
         if running is not None:
             return running
         ProtectedSite.objects.filter(pk=site.pk).update(status=SiteStatus.DELETING)
+        # Their next run is skipped; one mid-step right now may still create
+        # something, which the teardown then finds by its derived name.
+        Deployment.objects.filter(
+            site=site, status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING]
+        ).update(status=Deployment.Status.FAILED, finished_at=timezone.now(), message="stopped: the site is being deleted")
         Activity.record(verb="site.teardown", site=site, actor=actor)
         return _deployment_create(kind=Kind.TEARDOWN, site=site, actor=actor)
 
@@ -741,7 +749,18 @@ def _teardown_hosts(site: ProtectedSite) -> list[str]:
     return sorted(hosts - ProtectedSite.hosts_in_use(exclude_site_id=site.pk))
 
 
+def _distribution_adopt(site: ProtectedSite) -> None:
+    """A distribution created by a provision whose answer was never recorded."""
+    if site.distribution_id:
+        return
+    found = aws.distribution_find_by_caller_reference(site_caller_reference(site))
+    if found:
+        ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=found["id"])
+        site.distribution_id = found["id"]
+
+
 def _distribution_disable_step(site: ProtectedSite) -> str:
+    _distribution_adopt(site)
     if not site.distribution_id:
         return "no distribution"
     if not aws.distribution_disable(distribution_id=site.distribution_id):
@@ -763,10 +782,11 @@ def _distribution_delete_step(site: ProtectedSite, deployment: Deployment) -> st
 
 
 def _bucket_delete_step(site: ProtectedSite) -> str:
-    if not site.bucket_name:
+    gone = site.bucket_name or site_bucket_name(site)
+    if not aws.bucket_exists(name=gone):
+        ProtectedSite.objects.filter(pk=site.pk).update(bucket_name="")
         return "no bucket"
-    aws.site_bucket_empty_and_delete(name=site.bucket_name)
-    gone = site.bucket_name
+    aws.site_bucket_empty_and_delete(name=gone)
     ProtectedSite.objects.filter(pk=site.pk).update(bucket_name="")
     return f"{gone} emptied and deleted"
 
