@@ -1,0 +1,174 @@
+"""Build uploads: the archive checks, then the upload against moto's server."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from sites.services import builds
+from sites.services.builds import BuildRefused, archive_entries
+from sites.services.provisioning import build_upload_start, deployment_run
+from tests.console.aws_support import fail
+from tests.console.provisioning_support import aws, drive, make_zip, provision  # noqa: F401
+
+SITE_FILES = {
+    "index.html": "<script src=/assets/app.3f9a1c2b.js></script>",
+    "assets/app.3f9a1c2b.js": "console.log(1)",
+    "assets/index-D8fK2aQx.css": "body{}",
+    "favicon.ico": b"\x00\x01",
+    "robots.txt": "User-agent: *",
+}
+
+
+def entries_of(data):
+    return archive_entries(zipfile.ZipFile(io.BytesIO(data)))
+
+
+# --- the archive ------------------------------------------------------------------------
+
+
+def test_types_and_cache_headers_follow_the_file():
+    by_path = {e.path: e for e in entries_of(make_zip(SITE_FILES))}
+    assert (by_path["index.html"].content_type, by_path["index.html"].cache_control) == ("text/html; charset=utf-8", "no-cache")
+    assert by_path["assets/app.3f9a1c2b.js"].content_type == "application/javascript; charset=utf-8"
+    assert by_path["assets/app.3f9a1c2b.js"].cache_control == "public, max-age=31536000, immutable"
+    assert by_path["assets/index-D8fK2aQx.css"].cache_control == "public, max-age=31536000, immutable"
+    assert by_path["robots.txt"].cache_control == "public, max-age=300"
+    assert builds.cache_control_for("fontawesome-webfont.css") == "public, max-age=300"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["/etc/passwd", "../outside.html", "assets/../../x.js", "C:/windows.txt", "a\\b.txt"],
+)
+def test_unsafe_names_are_refused(name):
+    with pytest.raises(BuildRefused):
+        entries_of(make_zip({"index.html": "x", name: "evil"}))
+
+
+def test_links_are_refused():
+    with pytest.raises(BuildRefused, match="link"):
+        entries_of(make_zip({"index.html": "x"}, links=[("assets/secret", "/etc/passwd")]))
+
+
+def test_too_many_files_or_bytes_are_refused(settings):
+    settings.GATEHOUSE_BUILD_MAX_FILES = 3
+    with pytest.raises(BuildRefused, match="files"):
+        entries_of(make_zip({"index.html": "x", **{f"f{i}.txt": "x" for i in range(5)}}))
+    settings.GATEHOUSE_BUILD_MAX_FILES = 100
+    settings.GATEHOUSE_BUILD_MAX_BYTES = 1000
+    with pytest.raises(BuildRefused, match="MB|more than"):
+        entries_of(make_zip({"index.html": "x" * 600, "b.txt": "y" * 600}))
+
+
+def test_a_zip_bomb_is_refused_from_its_headers():
+    with pytest.raises(BuildRefused, match="bomb"):
+        entries_of(make_zip({"index.html": "x", "zeros.bin": b"\0" * (20 * 1024 * 1024)}))
+
+
+def test_a_header_that_lies_about_the_size_is_caught_while_reading():
+    data = bytearray(make_zip({"index.html": "<p>hello world, a longer body</p>"}))
+    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    (entry,) = archive_entries(archive)
+    entry.info.file_size = 5  # as if the central directory said so
+    with pytest.raises((BuildRefused, zipfile.BadZipFile)):
+        builds.entry_read(archive, entry)
+
+
+def test_an_archive_without_index_html_at_the_top_is_refused():
+    with pytest.raises(BuildRefused, match="index.html"):
+        entries_of(make_zip({"dist/index.html": "x"}))
+
+
+def test_the_same_name_twice_is_refused():
+    with pytest.raises(BuildRefused, match="twice"):
+        entries_of(make_zip({"index.html": "x", "A.txt": "1", "a.txt": "2"}))
+
+
+# --- the upload -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def stage(data):
+    return default_storage.save("staged-builds/test/build.zip", ContentFile(data))
+
+
+@pytest.fixture
+def live_site(aws, site, db):
+    drive(provision(site))
+    site.refresh_from_db()
+    return site
+
+
+@pytest.mark.django_db
+def test_a_build_is_uploaded_under_its_prefix_and_goes_live_through_the_config(aws, live_site, alice):
+    staged = stage(make_zip(SITE_FILES))
+    deployment = build_upload_start(site=live_site, staged_name=staged, actor=alice)
+    assert drive(deployment) == ["done"]
+
+    build = deployment.build
+    build.refresh_from_db()
+    assert (build.status, build.file_count, build.prefix) == ("ready", 5, f"builds/{build.pk}")
+    assert len(build.archive_sha256) == 64 and build.staged_name == ""
+    assert not default_storage.exists(staged)
+    s3 = aws.client("s3")
+    head = s3.head_object(Bucket=live_site.bucket_name, Key=f"builds/{build.pk}/assets/app.3f9a1c2b.js")
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    head = s3.head_object(Bucket=live_site.bucket_name, Key=f"builds/{build.pk}/index.html")
+    assert (head["ContentType"], head["CacheControl"]) == ("text/html; charset=utf-8", "no-cache")
+
+    live_site.refresh_from_db()
+    assert live_site.live_build == build
+    newest = live_site.revisions.order_by("-number").first()
+    assert newest.document["site"]["build"] == {"id": f"b{build.pk}", "prefix": f"builds/{build.pk}"}
+    assert newest.upload_status == "uploaded"
+
+
+@pytest.mark.django_db
+def test_s3_refusing_the_upload_fails_the_build_and_keeps_the_old_one_live(aws, live_site):
+    first = build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES)))
+    drive(first)
+    fail(aws.client("s3"), "PutObject", "AccessDenied", status=403, times=100)
+    second = build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES)))
+    assert drive(second, uploads=False) == ["failed"]
+    second.build.refresh_from_db()
+    assert second.build.status == "failed" and "AccessDenied" in second.build.message
+    live_site.refresh_from_db()
+    assert live_site.live_build == first.build
+
+
+@pytest.mark.django_db
+def test_a_transient_s3_error_is_retried_and_then_lands(aws, live_site):
+    fail(aws.client("s3"), "PutObject", "SlowDown", status=503, times=1)
+    deployment = build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES)))
+    with pytest.raises(aws.AwsTransientError):
+        drive(deployment)
+    assert drive(deployment) == ["done"]
+
+
+@pytest.mark.django_db
+def test_a_refused_archive_uploads_nothing(aws, live_site):
+    deployment = build_upload_start(site=live_site, staged_name=stage(make_zip({"index.html": "x", "../x": "y"})))
+    assert drive(deployment) == ["failed"]
+    assert "'..'" in deployment.steps.get(name="Check archive").message
+    assert aws.client("s3").list_objects_v2(Bucket=live_site.bucket_name).get("KeyCount") == 0
+
+
+@pytest.mark.django_db
+def test_a_build_for_a_site_still_provisioning_waits_for_its_bucket(aws, site):
+    deployment = build_upload_start(site=site, staged_name=stage(make_zip(SITE_FILES)))
+    progress = deployment_run(deployment_id=deployment.pk)
+    assert progress.state == "wait"
+    drive(provision(site))
+    assert drive(deployment) == ["done"]
+
+
+@pytest.mark.django_db
+def test_no_staged_file_starts_nothing(site):
+    assert build_upload_start(site=site, staged_name="") is None
