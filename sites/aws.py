@@ -823,7 +823,9 @@ def distribution_ensure(
     Returns {"id", "arn", "domain", "status", "created"}.
     """
     if caller_reference not in comment:
-        comment = f"{comment} [{caller_reference}]"
+        # The lookup above matches on the Comment (128 characters at most):
+        # the reference must survive any trimming.
+        comment = f"{comment[: 128 - len(caller_reference) - 3]} [{caller_reference}]"
     config = distribution_config_new(
         caller_reference=caller_reference,
         comment=comment,

@@ -101,6 +101,13 @@ def test_a_second_run_finds_the_distribution_its_caller_reference_made(aws):
     assert len(distributions(aws)) == 1
 
 
+def test_a_long_comment_keeps_the_caller_reference_that_finds_it_again(aws):
+    reference = "gatehouse:gatehouse-site-12345-" + "x" * 40
+    first = ensure(aws, comment="Gatehouse " + "a-very-long-site-name-" * 8, caller_reference=reference)
+    assert ensure(aws, comment="Gatehouse " + "a-very-long-site-name-" * 8, caller_reference=reference)["id"] == first["id"]
+    assert len(distributions(aws)) == 1
+
+
 def test_distribution_already_exists_is_answered_with_the_existing_one(aws, monkeypatch):
     first = ensure(aws)
     # As if our first lookup missed it (the create's answer was lost):
