@@ -1,7 +1,6 @@
 """Console forms: onboarding, uploads and the site actions."""
 
 import re
-import stat
 import uuid
 import zipfile
 from datetime import UTC, datetime, time, timedelta
@@ -18,11 +17,9 @@ from . import presets
 from .crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from .models import EdgeRelease, IdentityProvider, ProtectedSite
 from .presets import PresetError
+from .services.builds import BuildRefused, archive_entries
 from .services.providers import ProviderCheckError, provider_check
 
-# Early, readable refusals; the upload task checks every entry again.
-MAX_BUILD_FILES = 20_000
-MAX_BUILD_BYTES = 1024 * 1024 * 1024
 STAGED_PREFIX = "staged-builds/"
 # A staged file is offered back for this long after a failed submit.
 STAGED_MAX_AGE = 24 * 3600
@@ -56,34 +53,26 @@ class LinesField(forms.CharField):
 
 
 def zip_problem(upload) -> str | None:
-    """Why `upload` is not a usable built site, or None."""
+    """Why `upload` is not a usable built site, or None.
+
+    The same rules as the worker's (services.builds), so the form refuses
+    now what the upload would refuse minutes later.
+    """
     if not upload.name.lower().endswith(".zip"):
         return "Choose a .zip file of the built site."
     try:
         with zipfile.ZipFile(upload) as archive:
-            entries = [e for e in archive.infolist() if not e.is_dir()]
-            if not entries:
-                return "The zip is empty."
-            if len(entries) > MAX_BUILD_FILES:
-                return f"The zip holds {len(entries)} files; at most {MAX_BUILD_FILES} are allowed."
-            total = sum(e.file_size for e in entries)
-            if total > MAX_BUILD_BYTES:
-                return f"The zip unpacks to {total // 2**20} MB; at most {MAX_BUILD_BYTES // 2**20} MB are allowed."
-            for entry in entries:
-                name = entry.filename.replace("\\", "/")
-                if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in name.split("/"):
-                    return f"The zip has an unsafe path: {entry.filename!r}."
-                if stat.S_ISLNK(entry.external_attr >> 16):
-                    return f"The zip has a symbolic link ({entry.filename}); links are not allowed."
-            names = {e.filename.replace("\\", "/") for e in entries}
-            if "index.html" not in names:
-                nested = sorted(n for n in names if n.count("/") == 1 and n.endswith("/index.html"))
-                if nested:
+            try:
+                archive_entries(archive)
+            except BuildRefused as exc:
+                message = str(exc)
+                nested = sorted(n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/index.html"))
+                if "no index.html" in message and nested:
                     return (
                         f"The zip has no index.html at its top level (found {nested[0]}): "
                         "zip the contents of the build folder, not the folder itself."
                     )
-                return "The zip has no index.html at its top level."
+                return f"The zip cannot be used: {message}."
     except zipfile.BadZipFile:
         return "That file is not a readable zip archive."
     finally:

@@ -32,24 +32,3 @@ def staff_required(view):
 def site_or_404(slug: str, *, related=("provider", "edge_release", "live_build")) -> ProtectedSite:
     return get_object_or_404(ProtectedSite.objects.select_related(*related), slug=slug)
 
-
-class ServiceMissing(Exception):
-    """A provisioning entry point this console expects has not been written yet."""
-
-
-def provisioning(name: str):
-    """The provisioning service `name` (sites.services.provisioning).
-
-    Looked up by name because that module is written alongside these pages;
-    an action whose service is missing says so instead of raising a 500.
-    """
-    from importlib import import_module
-
-    try:
-        module = import_module("sites.services.provisioning")
-    except ImportError:
-        module = None
-    service = getattr(module, name, None)
-    if service is None:
-        raise ServiceMissing(f"sites.services.provisioning.{name} is not available yet")
-    return service

@@ -9,7 +9,8 @@ from django.views.decorators.http import require_POST
 from ..context import change_context
 from ..forms import PRESET_FIELDS, OnboardForm, ProviderCheckForm
 from ..services.sites import site_create
-from .base import ServiceMissing, provisioning, staff_required
+from ..services import provisioning
+from .base import staff_required
 
 
 @staff_required
@@ -38,23 +39,15 @@ def _create(request, form: OnboardForm):
         if provider.pk is None:
             provider.save()
         site = site_create(actor=actor, reason="site onboarded", provider=provider, **form.site_fields())
-        # Both start on commit: the worker must find the site and its first key.
-        started = []
-        for name, kwargs in (
-            ("site_provision_start", {}),
-            ("build_upload_start", {"staged_name": form.staged_name}),
-        ):
-            try:
-                provisioning(name)(site=site, actor=actor, **kwargs)
-                started.append(name)
-            except ServiceMissing as exc:
-                messages.warning(request, f"Saved, but not started: {exc}.")
-    if len(started) == 2:
-        messages.success(
-            request,
-            f"{site.name} is saved and provisioning has started. CloudFront usually takes 5 to 15 minutes; "
-            "meanwhile, register the callback and sign-out URLs below at the provider.",
-        )
+        # The build waits for the bucket that provisioning makes; both tasks
+        # are enqueued on commit, so the worker finds the site and its key.
+        provisioning.site_provision_start(site=site, actor=actor)
+        provisioning.build_upload_start(site=site, staged_name=form.staged_name, actor=actor)
+    messages.success(
+        request,
+        f"{site.name} is saved and provisioning has started. CloudFront usually takes 5 to 15 minutes; "
+        "meanwhile, register the callback and sign-out URLs below at the provider.",
+    )
     return site
 
 

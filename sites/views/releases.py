@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import selectors
 from ..context import change_context
 from ..models import EdgeRelease, ProtectedSite
-from .base import ServiceMissing, provisioning, staff_required
+from ..services import provisioning
+from .base import staff_required
 
 ROLLOUT_SHOWN = 200
 
@@ -50,13 +51,11 @@ def releases(request):
 @require_POST
 @staff_required
 def release_publish(request):
-    try:
-        start = provisioning("edge_release_publish_start")
-    except ServiceMissing as exc:
-        messages.error(request, f"Publishing is not available in this console yet ({exc}). Nothing was changed.")
-        return redirect("sites:releases")
     with change_context(actor=request.user, reason="edge release published"):
-        start(actor=request.user)
+        deployment = provisioning.edge_release_publish_start(actor=request.user)
+    if deployment is None:
+        messages.info(request, "This console's edge code is already published as a release; nothing new to publish.")
+        return redirect("sites:releases")
     messages.success(
         request,
         "Publishing started: the edge function is built and published as a new numbered version in us-east-1 "
@@ -125,13 +124,8 @@ def release_rollout(request, pk):
     if not sites:
         messages.info(request, "Every site already runs this release.")
         return redirect("sites:release", pk=release.pk)
-    try:
-        start = provisioning("edge_release_rollout_start")
-    except ServiceMissing as exc:
-        messages.error(request, f"Rolling out is not available in this console yet ({exc}). Nothing was changed.")
-        return redirect("sites:release", pk=release.pk)
     with change_context(actor=request.user, reason=f"edge release {release.version} rolled out"):
-        start(release=release, sites=sites, actor=request.user)
+        provisioning.edge_release_rollout_start(release=release, sites=sites, actor=request.user)
     what = sites[0].slug if len(sites) == 1 else f"{len(sites)} sites"
     messages.success(
         request,

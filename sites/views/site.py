@@ -11,17 +11,13 @@ from .. import selectors
 from ..context import change_context
 from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm
 from ..models import Build, ProtectedSite
-from ..services import site_actions
+from ..services import provisioning, site_actions
 from ..services.keys import session_keys_revoke
-from .base import ServiceMissing, provisioning, site_or_404, staff_required
+from .base import site_or_404, staff_required
 
 
 def _back(site, anchor=""):
     return redirect(reverse("sites:site", args=[site.slug]) + anchor)
-
-
-def _not_ready(request, what: str, exc: ServiceMissing):
-    messages.error(request, f"{what} is not available in this console yet ({exc}). Nothing was changed.")
 
 
 def _registration(site: ProtectedSite) -> list[dict]:
@@ -96,13 +92,8 @@ def _deployment_json(deployment) -> dict:
 @staff_required
 def site_redeploy(request, slug):
     site = site_or_404(slug)
-    try:
-        start = provisioning("site_redeploy_start")
-    except ServiceMissing as exc:
-        _not_ready(request, "Redeploy", exc)
-        return _back(site)
     with change_context(actor=request.user, reason="redeployed from the console"):
-        start(site=site, actor=request.user)
+        provisioning.site_redeploy_start(site=site, actor=request.user)
     messages.success(
         request,
         "Redeploy started: the config is uploaded again, CloudFront's settings re-applied and its cache cleared. "
@@ -118,13 +109,8 @@ def site_build_upload(request, slug):
     form = BuildUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "sites/site.html", site_context(site, upload_form=form), status=400)
-    try:
-        start = provisioning("build_upload_start")
-    except ServiceMissing as exc:
-        _not_ready(request, "Uploading a build", exc)
-        return _back(site)
     with change_context(actor=request.user, reason="new build uploaded"):
-        start(site=site, staged_name=form.staged_name, actor=request.user)
+        provisioning.build_upload_start(site=site, staged_name=form.staged_name, actor=request.user)
     messages.success(
         request, "Build upload started. It goes live as soon as every file is in the bucket; progress shows below."
     )
@@ -189,14 +175,13 @@ def site_move_release(request, slug):
     form = MoveReleaseForm(request.POST, site=site)
     if not form.is_valid():
         return render(request, "sites/site.html", site_context(site, move_form=form), status=400)
-    try:
-        start = provisioning("site_move_release")
-    except ServiceMissing as exc:
-        _not_ready(request, "Moving to another edge release", exc)
-        return _back(site)
     release = form.cleaned_data["edge_release"]
-    with change_context(actor=request.user, reason=f"moved to edge release {release.version}"):
-        start(site=site, release=release, actor=request.user)
+    try:
+        with change_context(actor=request.user, reason=f"moved to edge release {release.version}"):
+            provisioning.site_move_release(site=site, release=release, actor=request.user)
+    except ValueError as exc:
+        messages.error(request, f"Not moved: {exc}.")
+        return _back(site)
     messages.success(
         request,
         f"Moving to edge release {release.version}: CloudFront deploys the new function version in about 5 to 15 minutes.",
@@ -209,13 +194,8 @@ def site_delete(request, slug):
     site = site_or_404(slug)
     form = DeleteSiteForm(request.POST or None, site=site)
     if request.method == "POST" and form.is_valid():
-        try:
-            start = provisioning("site_teardown_start")
-        except ServiceMissing as exc:
-            _not_ready(request, "Deleting a site", exc)
-            return _back(site)
         with change_context(actor=request.user, reason="deleted from the console"):
-            start(site=site, actor=request.user)
+            provisioning.site_teardown_start(site=site, actor=request.user)
         messages.success(
             request,
             f"Deleting {site.slug}: its CloudFront distribution is disabled, then removed with its bucket and config. "

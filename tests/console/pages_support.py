@@ -1,8 +1,6 @@
 """Fixtures for the console page tests: personas, a recorder for provisioning, zips."""
 
 import io
-import sys
-import types
 import zipfile
 from datetime import timedelta
 
@@ -34,19 +32,12 @@ def staff_client(client, alice):
 
 @pytest.fixture
 def provisioning_calls(monkeypatch):
-    """Record calls to sites.services.provisioning instead of starting AWS work.
+    """Record what the pages ask of sites.services.provisioning instead of starting deployments."""
+    from sites.services import provisioning
 
-    The module is written alongside these pages; until it lands the test
-    stands in for it with the same names.
-    """
-    try:
-        import sites.services.provisioning as module
-    except ImportError:
-        module = types.ModuleType("sites.services.provisioning")
-        monkeypatch.setitem(sys.modules, "sites.services.provisioning", module)
     calls = []
     for name in PROVISIONING:
-        monkeypatch.setattr(module, name, lambda _name=name, **kwargs: calls.append((_name, kwargs)), raising=False)
+        monkeypatch.setattr(provisioning, name, lambda _name=name, **kwargs: calls.append((_name, kwargs)))
     return calls
 
 

@@ -139,7 +139,7 @@ def test_a_tampered_staged_reference_is_ignored(staff_client, discovery, provisi
     [
         ({"dist/index.html": "x"}, "zip the contents of the build folder"),
         ({"about.html": "x"}, "no index.html at its top level"),
-        ({"index.html": "x", "../escape.js": "x"}, "unsafe path"),
+        ({"index.html": "x", "../escape.js": "x"}, "&#x27;..&#x27; is not allowed in a path"),
     ],
 )
 def test_unusable_zips_are_refused_with_the_reason(staff_client, discovery, files, message):

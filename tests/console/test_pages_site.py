@@ -1,7 +1,5 @@
 """The site page and its actions, builds, and edge releases."""
 
-import sys
-import types
 from datetime import date, timedelta
 
 import pytest
@@ -63,13 +61,6 @@ def test_redeploy_starts_the_service_as_the_signed_in_person(staff_client, live_
     assert provisioning_calls == [("site_redeploy_start", {"site": live_site, "actor": alice})]
 
 
-def test_an_action_whose_service_is_missing_says_so(staff_client, live_site, monkeypatch):
-    monkeypatch.setitem(sys.modules, "sites.services.provisioning", types.ModuleType("sites.services.provisioning"))
-    response = staff_client.post(_url("redeploy", live_site), follow=True)
-    assert response.status_code == 200
-    assert "Redeploy is not available in this console yet" in response.content.decode()
-
-
 def test_sign_everyone_out_replaces_every_key(staff_client, live_site, django_capture_on_commit_callbacks):
     old = live_site.current_session_key()
     _post(staff_client, _url("sign_everyone_out", live_site), capture=django_capture_on_commit_callbacks)
@@ -126,7 +117,7 @@ def test_make_live_is_an_instant_rollback(staff_client, live_site, alice, django
     first = Build.objects.create(site=live_site, created_by=alice, status=Build.Status.READY, prefix="builds/1", file_count=3, total_bytes=2048)
     Build.objects.create(site=live_site, created_by=alice, status=Build.Status.READY, prefix="builds/2")
     page = staff_client.get(_url("builds", live_site)).content.decode()
-    assert f'aria-label="Make build {first.pk} live"' in page and "2.0\xa0KB" in page
+    assert f'aria-label="Make live: build {first.pk}"' in page and "2.0\xa0KB" in page
     _post(staff_client, _url("build_make_live", live_site, first.pk), capture=django_capture_on_commit_callbacks)
     live_site.refresh_from_db()
     assert live_site.live_build == first
@@ -200,3 +191,14 @@ def test_the_dashboard_flags_expired_and_expiring_access(staff_client, live_site
 def test_empty_states_say_what_to_do_next(staff_client, db):
     assert "Onboard a client demo" in staff_client.get(reverse("sites:dashboard")).content.decode()
     assert "Publish the first release" in staff_client.get(reverse("sites:releases")).content.decode()
+
+
+def test_redeploy_with_the_real_service_records_a_deployment_and_enqueues_it(staff_client, live_site, alice, sent_tasks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(_url("redeploy", live_site))
+    assert response.status_code == 302
+    deployment = Deployment.objects.get(site=live_site, kind=Deployment.Kind.REDEPLOY)
+    assert deployment.started_by == alice
+    assert any(deployment.pk in args for args in (a for _, a, _ in sent_tasks))
+    fragment = staff_client.get(_url("site_deployments", live_site)).content.decode()
+    assert f'data-deployment-id="{deployment.pk}"' in fragment
