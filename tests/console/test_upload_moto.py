@@ -11,7 +11,7 @@ from tests.console.conftest import CLIENT_SECRET
 
 
 @pytest.fixture
-def s3(request):
+def s3(request, settings):
     try:
         request.getfixturevalue("aws_env")
         server = request.getfixturevalue("moto_server")
@@ -21,6 +21,10 @@ def s3(request):
 
     if getattr(aws, "INTERFACE_ONLY", False):
         pytest.skip("sites/aws.py is not written yet")
+    # The console's own client must talk to the same moto server.
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = server.endpoint_url
+    aws.clients_reset()
+    request.addfinalizer(aws.clients_reset)
     client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name=django_settings.GATEHOUSE_AWS_REGION)
     bucket = django_settings.GATEHOUSE_CONFIG_BUCKET
     try:
