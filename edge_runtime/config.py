@@ -61,6 +61,8 @@ FORBIDDEN_HEADERS = frozenset(
     }
 )
 GATEHOUSE_PREFIX = "/_gatehouse/"
+MAX_HEADERS = 20
+MAX_HEADER_BYTES = 4096
 # Paths the handler answers itself whatever the config says (see handler.py);
 # a callback or sign-out path there would shadow them or be shadowed.
 RESERVED_GATEHOUSE_PATHS = frozenset({"/_gatehouse/me", "/_gatehouse/signed-out"})
@@ -453,6 +455,11 @@ def _check_headers(c, headers):
             ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value
         ):
             c.error("headers", f"the value of {name!r} must be a one-line string")
+    # Every generated page carries these; with the page itself they must stay
+    # well inside CloudFront's 40 KB for a generated response.
+    total = sum(len(n) + len(v) for n, v in headers.items() if isinstance(n, str) and isinstance(v, str))
+    if len(headers) > MAX_HEADERS or total > MAX_HEADER_BYTES:
+        c.error("headers", f"at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} characters in all")
 
 
 def validate(doc, *, schema_version=None):

@@ -873,3 +873,14 @@ def test_it_accepts_an_empty_header_set():
 
 def test_a_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
+
+
+def test_it_refuses_headers_that_would_crowd_out_the_40_kb_page_limit():
+    doc = config_doc()
+    doc["headers"] = {"content-security-policy": "default-src 'none'; " + "a" * 5000}
+    with pytest.raises(ConfigError) as info:
+        config.validate(doc)
+    assert any("headers" in e and "4096" in e for e in info.value.errors)
+    doc["headers"] = {f"x-demo-{i}": "1" for i in range(21)}
+    with pytest.raises(ConfigError):
+        config.validate(doc)
