@@ -27,7 +27,7 @@ _DOC = {
         "end_session_endpoint": None,
         "jwks_uri": None,
         "client_id": "client",
-        "client_secret": "not-a-real-secret",
+        "client_secret": "not-a-real-secret-but-32-bytes-long",
         "token_endpoint_auth_method": "client_secret_basic",
         "scopes": ["openid"],
         "authorize_params": {},
