@@ -102,7 +102,7 @@ def config_publish_safely(*, site_id: int, actor=None, reason: str = "") -> Conf
 
 @dataclass(frozen=True)
 class UploadResult:
-    outcome: str  # "uploaded", "superseded", "skipped", "failed"
+    outcome: str  # "uploaded", "superseded", "skipped", "deferred", "failed"
     revision_id: int
 
 
@@ -209,6 +209,11 @@ def revision_upload(*, revision_id: int) -> UploadResult:
         _release(revision_id, upload_status=Status.PENDING, last_error=f"will retry: {exc}")
         raise
     except aws.AwsError as exc:
+        if getattr(exc, "code", None) == "NoSuchBucket":
+            # A site saved before its first provision: the config bucket comes
+            # with provisioning, which publishes and uploads the config itself.
+            _release(revision_id, upload_status=Status.PENDING, last_error="waiting for provisioning")
+            return UploadResult("deferred", revision_id)
         _release(revision_id, upload_status=Status.FAILED, last_error=str(exc))
         log.warning("site %s: revision %s upload failed: %s", site.slug, revision.number, exc)
         return UploadResult("failed", revision_id)

@@ -182,3 +182,14 @@ def test_no_secret_reaches_the_logs_during_upload(site, config_bucket, caplog):
     revision_upload(revision_id=revision.pk)
     for secret in [CLIENT_SECRET] + [k.secret for k in site.session_keys.all()]:
         assert secret not in caplog.text
+
+
+def test_a_site_saved_before_its_config_bucket_exists_waits_for_provisioning(site, config_bucket):
+    config_bucket.fail_with = [aws.AwsError("The specified bucket does not exist", code="NoSuchBucket")]
+    revision = site.revisions.get()
+    assert revision_upload(revision_id=revision.pk).outcome == "deferred"
+    revision.refresh_from_db()
+    assert revision.upload_status == ConfigRevision.UploadStatus.PENDING
+    assert revision.last_error == "waiting for provisioning"
+    # Once provisioning made the bucket, the same revision lands.
+    assert revision_upload(revision_id=revision.pk).outcome == "uploaded"
