@@ -3,15 +3,7 @@ Celery worker process runs the tasks against moto's server, and the edge
 runtime (through its local gateway, reading the published config from S3)
 protects the site's files with the real OpenID Connect provider."""
 
-import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import zipfile
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,91 +16,17 @@ from sites.services.providers import provider_check
 from sites.services.provisioning import build_upload_start, site_provision_start
 from sites.services.site_actions import build_make_live
 from sites.services.sites import site_create
+from tests.e2e.support import reload_until, site_zip
 from tests.fixtures.browser import screenshot
 from tests.fixtures.worker import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = "acme.localhost"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def site_zip(title):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.html", f"<!doctype html><title>{title}</title><h1>{title}</h1>")
-        archive.writestr("assets/app.3f9a1c2b.js", "console.log('hi')")
-    return buffer.getvalue()
 
 
 def stage(title):
     return default_storage.save(f"staged/{title.replace(' ', '-')}.zip", ContentFile(site_zip(title)))
-
-
-@pytest.fixture
-def local_aws(settings, moto_server, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    settings.GATEHOUSE_AWS_ENDPOINT_URL = moto_server.endpoint_url
-    aws.clients_reset()
-    yield moto_server
-    aws.clients_reset()
-
-
-@pytest.fixture
-def gateway(local_aws, tmp_path):
-    port = free_port()
-    settings_file = tmp_path / "edge_settings.json"
-    settings_file.write_text(
-        json.dumps(
-            {
-                "config_bucket": aws.config_bucket_name(),
-                "config_prefix": aws.config_prefix(),
-                "config_region": "us-east-1",
-                "endpoint_url": local_aws.endpoint_url,
-                "cache_ttl_seconds": 1,
-                "stale_ttl_seconds": 60,
-                "missing_ttl_seconds": 1,
-                "fetch_timeout_seconds": 2,
-                "public_origin": {"scheme": "http", "port": port},
-            }
-        )
-    )
-    env = dict(os.environ, GATEHOUSE_EDGE_SETTINGS=str(settings_file))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edge_runtime.gateway", "--port", str(port), "--origin-s3"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"http://{HOST}:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def reload_until(page, url, text, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page.goto(url)
-        if text in page.content():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{url} never showed {text!r}; it shows: {page.content()[:500]}")
 
 
 def test_onboarding_a_site_runs_on_the_worker_and_the_edge_protects_it(
@@ -165,13 +83,13 @@ def test_onboarding_a_site_runs_on_the_worker_and_the_edge_protects_it(
     )
 
     # Not signed in: sent to the provider. Signed in: the site's own files.
-    page.goto(gateway + "/reports")
+    page.goto(gateway.url + "/reports")
     assert page.url.startswith("http://localhost:")
     page.get_by_label("Username").fill("ann")
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(gateway + "/reports")
-    reload_until(page, gateway + "/", "Build one")
+    page.wait_for_url(gateway.url + "/reports")
+    reload_until(page, gateway.url + "/", "Build one")
     screenshot(page, "onboarding-site-served")
 
     # A second build goes live, then the first comes back (rollback).
@@ -188,7 +106,7 @@ def test_onboarding_a_site_runs_on_the_worker_and_the_edge_protects_it(
         worker=worker,
         what="the config upload",
     )
-    reload_until(page, gateway + "/", "Build two")
+    reload_until(page, gateway.url + "/", "Build two")
     build_make_live(site=ProtectedSite.objects.get(pk=site.pk), build=Build.objects.get(pk=first), actor=staff)
     wait_for(
         lambda: not ConfigRevision.objects.filter(site=site, upload_status__in=["pending", "uploading"]).exists(),
@@ -196,4 +114,4 @@ def test_onboarding_a_site_runs_on_the_worker_and_the_edge_protects_it(
         worker=worker,
         what="the rollback's config upload",
     )
-    reload_until(page, gateway + "/", "Build one")
+    reload_until(page, gateway.url + "/", "Build one")
