@@ -187,9 +187,17 @@ def test_without_kid_it_tries_every_key_of_the_right_type(rsa_key, rsa_key2):
     assert verify(token, keys, ["RS256"])[1] == CLAIMS
 
 
-def test_a_kid_shared_by_several_keys_tries_each_of_them(rsa_key, rsa_key2):
+def test_a_kid_shared_by_several_keys_is_ambiguous_and_refused(rsa_key, rsa_key2):
     keys = KeySet.from_jwks({"keys": [rsa_jwk(rsa_key, kid="same"), rsa_jwk(rsa_key2, kid="same")]})
-    assert verify(sign("RS256", rsa_key2, {"kid": "same"}), keys, ["RS256"])[1] == CLAIMS
+    for key in (rsa_key, rsa_key2):
+        with pytest.raises(JWSError):
+            verify(sign("RS256", key, {"kid": "same"}), keys, ["RS256"])
+
+
+def test_an_encryption_key_sharing_a_kid_does_not_make_it_ambiguous(rsa_key, rsa_key2):
+    enc = dict(rsa_jwk(rsa_key2, kid="same"), use="enc")
+    keys = KeySet.from_jwks({"keys": [rsa_jwk(rsa_key, kid="same"), enc]})
+    assert verify(sign("RS256", rsa_key, {"kid": "same"}), keys, ["RS256"])[1] == CLAIMS
 
 
 # ---------------------------------------------------------------------------

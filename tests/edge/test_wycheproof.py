@@ -55,19 +55,6 @@ JWS_SKIPS = {
 }  # fmt: skip
 
 JWK_SKIPS = {
-    1: (
-        "MixedKeySet (flagged Ambiguous): asks that a key set mixing symmetric and asymmetric keys be "
-        "refused as a whole. Our KeySet never holds a symmetric key (from_jwks drops oct keys and HS256 "
-        "only ever uses the caller's hmac_secret); this harness hands the set's oct key over as "
-        "hmac_secret, and with it the token is genuinely valid"
-    ),
-    4: (
-        "DuplicateKid (flagged Ambiguous): the second key's k ('...Bingge') has non-zero unused "
-        "trailing bits, so strict base64url refuses it and the set holds one usable key with that "
-        "kid; the token is genuinely valid under that key. Asymmetric keys sharing a kid are all "
-        "tried (RFC 7517 4.5 only says SHOULD be distinct), which is safe because every one of "
-        "them is the provider's"
-    ),
     14: _HS384,
     15: _HS512,
 }
@@ -124,6 +111,14 @@ def _hmac_secret_for(token, jwk_list):
 
     Several matches are ambiguous and give none, so the token is refused.
     """
+    if any(isinstance(jwk, dict) and jwk.get("kty") in ("RSA", "EC") for jwk in jwk_list):
+        # A provider's published key set is never a source of HMAC secrets
+        # (the edge keys HS256 with the client secret from its config): a set
+        # mixing symmetric and asymmetric keys gives no secret at all.
+        return None
+    kid = _token_kid(token)
+    if kid is not None and sum(isinstance(j, dict) and j.get("kid") == kid for j in jwk_list) > 1:
+        return None  # a kid naming two keys is ambiguous, usable or not
     usable = []
     for jwk in jwk_list:
         if isinstance(jwk, dict) and jwk.get("kty") == "oct":
@@ -131,7 +126,6 @@ def _hmac_secret_for(token, jwk_list):
                 usable.append(key_from_jwk(jwk))
             except JWSError:
                 pass
-    kid = _token_kid(token)
     if kid is not None:
         usable = [k for k in usable if k.kid is None or k.kid == kid]
     return usable[0] if len(usable) == 1 else None
