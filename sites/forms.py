@@ -4,6 +4,7 @@ import re
 import uuid
 import zipfile
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.core import signing
@@ -301,20 +302,23 @@ class ProviderCheckForm(ProviderFieldsMixin, forms.Form):
         return cleaned
 
 
-class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, forms.Form):
-    client = forms.CharField(label="Client", max_length=100, help_text="Who the demo is for, e.g. “Acme Ltd”.")
-    name = forms.CharField(label="Site name", max_length=100, help_text="e.g. “Q3 prototype”.")
-    slug = forms.SlugField(
-        label="Site id", max_length=48, required=False,
-        help_text="Lower-case letters, digits and hyphens; used in cookies and AWS names. Leave empty to derive it from client and name.",
-    )
+def _day_end(day) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+class SiteSettingsForm(forms.Form):
+    """The settings staff choose for a site, cleaned the same way at onboarding and when editing.
+
+    `site` is the site being edited, or None while onboarding.
+    """
+
     hosts = LinesField(
         label="Custom host names", required=False,
         help_text="One a line, e.g. demo.acme.com. Leave empty to use the CloudFront address only.",
     )
     acm_certificate_arn = forms.CharField(
         label="ACM certificate ARN", max_length=256, required=False,
-        help_text="Needed with custom host names: a certificate in us-east-1 that covers them.",
+        help_text="A certificate in us-east-1 that covers the custom host names.",
     )
     allow_any_user = forms.BooleanField(
         label="Let anyone who signs in at the provider see the site", required=False,
@@ -338,35 +342,25 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, forms.Form):
         label="Single-page app (unknown paths serve index.html)", required=False, initial=True
     )
     public_paths = LinesField(label="Public paths", required=False, help_text="Served without sign-in, one a line, e.g. /favicon.ico or /assets/*.")
-    edge_release = forms.ModelChoiceField(
-        label="Edge release", queryset=EdgeRelease.objects.none(), required=False,
-        help_text="The sign-in function version the site runs. The newest published one is usual.",
-    )
-    build = forms.FileField(label="Built site (.zip)", required=False, help_text="index.html at the top level of the zip.")
+
+    site: ProtectedSite | None = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._add_provider_fields()
-        releases = EdgeRelease.objects.filter(status=EdgeRelease.Status.PUBLISHED).order_by("-published_at", "-pk")
-        self.fields["edge_release"].queryset = releases
-        self.fields["edge_release"].empty_label = "The newest published release"
-        # Required, but checked in clean() (a staged zip or an existing
-        # provider stands in): not labelled "optional".
-        for name in ("build", "provider_name", "provider_client_id"):
-            self.fields[name].needed = True
+        self.fields["acm_certificate_arn"].needed_when = "with custom names"
 
-    def clean_slug(self):
-        slug = self.cleaned_data["slug"]
-        if slug and ProtectedSite.objects.filter(slug=slug).exists():
-            raise forms.ValidationError("Another site already has this id.")
-        return slug
+    def _checks(self, *names: str) -> bool:
+        """Whether a rule across `names` applies: always for a new site; when
+        editing, only if staff touched one of them, so an old quirk (made in
+        the admin, say) does not block an unrelated change."""
+        return self.site is None or any(name in self.changed_data for name in names)
 
     def clean_hosts(self):
         hosts = [h.lower().rstrip(".") for h in self.cleaned_data["hosts"]]
         bad = [h for h in hosts if not is_host_name(h)]
         if bad:
             raise forms.ValidationError(f"Not a host name (no scheme, port or path): {', '.join(bad)}")
-        taken = ProtectedSite.hosts_in_use() & set(hosts)
+        taken = ProtectedSite.hosts_in_use(exclude_site_id=self.site.pk if self.site else None) & set(hosts)
         if taken:
             raise forms.ValidationError(f"Already used by another site: {', '.join(sorted(taken))}")
         return hosts
@@ -394,30 +388,92 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, forms.Form):
 
     def clean_not_after(self):
         day = self.cleaned_data["not_after"]
+        if self.site is not None and "not_after" not in self.changed_data:
+            # The form shows a day; keep the exact time already set (maybe not 23:59).
+            return self.site.not_after
         if day is None:
             return None
-        end = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+        end = _day_end(day)
         if end <= timezone.now():
             raise forms.ValidationError("Pick a day from today on: access would already be over.")
         return end
+
+    def clean_session_hours(self):
+        hours = self.cleaned_data["session_hours"]
+        if self.site is not None and "session_hours" not in self.changed_data:
+            return self.site.session_lifetime / 3600
+        return hours
+
+    def _clean_settings(self, cleaned: dict) -> None:
+        hosts = cleaned.get("hosts") or []
+        arn = (cleaned.get("acm_certificate_arn") or "").strip()
+        if self._checks("hosts", "acm_certificate_arn"):
+            if hosts and not arn:
+                self.add_error("acm_certificate_arn", "Custom host names need a certificate in us-east-1 that covers them.")
+            elif arn and not _CERT_ARN.match(arn):
+                self.add_error("acm_certificate_arn", "Enter an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:…:certificate/…).")
+        access = ("allow_any_user", "emails", "email_domains", "groups")
+        if self._checks(*access) and not any(cleaned.get(name) for name in access) and not self.errors.keys() & set(access):
+            self.add_error(
+                "allow_any_user",
+                "Nobody could get in: allow anyone who signs in, or list emails, domains or groups.",
+            )
+        if self._checks("groups", "groups_claim") and cleaned.get("groups") and not cleaned.get("groups_claim"):
+            self.add_error("groups_claim", "Name the claim that carries the groups.")
+
+    def settings_fields(self) -> dict:
+        """The cleaned settings as model field values."""
+        cd = self.cleaned_data
+        return {
+            "hosts": cd["hosts"],
+            "acm_certificate_arn": cd["acm_certificate_arn"].strip(),
+            "allow_any_user": cd["allow_any_user"],
+            "emails": cd["emails"],
+            "email_domains": cd["email_domains"],
+            "groups_claim": cd["groups_claim"].strip(),
+            "groups": cd["groups"],
+            "session_lifetime": max(round(cd["session_hours"] * 3600), MIN_SESSION_LIFETIME),
+            "not_after": cd["not_after"],
+            "public_paths": cd["public_paths"],
+            "spa_mode": cd["spa_mode"],
+        }
+
+
+class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
+    client = forms.CharField(label="Client", max_length=100, help_text="Who the demo is for, e.g. “Acme Ltd”.")
+    name = forms.CharField(label="Site name", max_length=100, help_text="e.g. “Q3 prototype”.")
+    slug = forms.SlugField(
+        label="Site id", max_length=48, required=False,
+        help_text="Lower-case letters, digits and hyphens; used in cookies and AWS names. Leave empty to derive it from client and name.",
+    )
+    edge_release = forms.ModelChoiceField(
+        label="Edge release", queryset=EdgeRelease.objects.none(), required=False,
+        help_text="The sign-in function version the site runs. The newest published one is usual.",
+    )
+    build = forms.FileField(label="Built site (.zip)", required=False, help_text="index.html at the top level of the zip.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_provider_fields()
+        releases = EdgeRelease.objects.filter(status=EdgeRelease.Status.PUBLISHED).order_by("-published_at", "-pk")
+        self.fields["edge_release"].queryset = releases
+        self.fields["edge_release"].empty_label = "The newest published release"
+        # Required, but checked in clean() (a staged zip or an existing
+        # provider stands in): not labelled "optional".
+        for name in ("build", "provider_name", "provider_client_id"):
+            self.fields[name].needed = True
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if slug and ProtectedSite.objects.filter(slug=slug).exists():
+            raise forms.ValidationError("Another site already has this id.")
+        return slug
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors.get("slug") and not cleaned.get("slug") and cleaned.get("client") and cleaned.get("name"):
             cleaned["slug"] = self._free_slug(f"{cleaned['client']}-{cleaned['name']}")
-        hosts = cleaned.get("hosts") or []
-        arn = (cleaned.get("acm_certificate_arn") or "").strip()
-        if hosts and not arn:
-            self.add_error("acm_certificate_arn", "Custom host names need a certificate in us-east-1 that covers them.")
-        elif arn and not _CERT_ARN.match(arn):
-            self.add_error("acm_certificate_arn", "Enter an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:…:certificate/…).")
-        if not (cleaned.get("allow_any_user") or cleaned.get("emails") or cleaned.get("email_domains") or cleaned.get("groups")):
-            self.add_error(
-                "allow_any_user",
-                "Nobody could get in: allow anyone who signs in, or list emails, domains or groups.",
-            )
-        if cleaned.get("groups") and not cleaned.get("groups_claim"):
-            self.add_error("groups_claim", "Name the claim that carries the groups.")
+        self._clean_settings(cleaned)
         self._clean_staged_build(required=True)
         # Last, and only when the rest is fine: it fetches from the network.
         if not self.errors:
@@ -441,22 +497,72 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, forms.Form):
             "client": cd["client"],
             "name": cd["name"],
             "slug": cd["slug"],
-            "hosts": cd["hosts"],
-            "acm_certificate_arn": cd["acm_certificate_arn"].strip(),
-            "allow_any_user": cd["allow_any_user"],
-            "emails": cd["emails"],
-            "email_domains": cd["email_domains"],
-            "groups_claim": cd["groups_claim"],
-            "groups": cd["groups"],
-            "session_lifetime": max(cd["session_hours"] * 3600, MIN_SESSION_LIFETIME),
-            "not_after": cd["not_after"],
-            "public_paths": cd["public_paths"],
-            "spa_mode": cd["spa_mode"],
+            **self.settings_fields(),
             "edge_release": release,
         }
 
 
 # --- Site actions ----------------------------------------------------------------
+
+
+class SiteEditForm(SiteSettingsForm):
+    """Edit a site's settings; bound to the site so unchanged values stay exactly as they are."""
+
+    not_before = forms.DateField(
+        label="Access starts on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Nobody gets in before the start of this day (UTC). Leave empty to allow access now.",
+    )
+    reason = forms.CharField(
+        label="Why", max_length=150, required=False,
+        help_text="A few words for the config history, e.g. “let the consultancy in”.",
+    )
+
+    def __init__(self, *args, site: ProtectedSite, **kwargs):
+        self.site = site
+        super().__init__(*args, initial=self.initial_for(site), **kwargs)
+        if site.session_lifetime % 3600:
+            # Set elsewhere to part of an hour: a whole-hours field could not even show it.
+            self.fields["session_hours"] = forms.DecimalField(
+                label=self.fields["session_hours"].label, help_text=self.fields["session_hours"].help_text,
+                max_digits=6, decimal_places=2, min_value=Decimal(MIN_SESSION_LIFETIME) / 3600,
+                max_value=MAX_SESSION_LIFETIME // 3600,
+            )
+
+    @staticmethod
+    def initial_for(site: ProtectedSite) -> dict:
+        hours = site.session_lifetime / 3600
+        return {
+            "hosts": site.hosts,
+            "acm_certificate_arn": site.acm_certificate_arn,
+            "allow_any_user": site.allow_any_user,
+            "emails": site.emails,
+            "email_domains": site.email_domains,
+            "groups_claim": site.groups_claim,
+            "groups": site.groups,
+            "session_hours": int(hours) if hours == int(hours) else round(Decimal(site.session_lifetime) / 3600, 2),
+            "not_before": site.not_before.astimezone(UTC).date() if site.not_before else None,
+            "not_after": site.not_after.astimezone(UTC).date() if site.not_after else None,
+            "public_paths": site.public_paths,
+            "spa_mode": site.spa_mode,
+        }
+
+    def clean_not_before(self):
+        day = self.cleaned_data["not_before"]
+        if "not_before" not in self.changed_data:
+            return self.site.not_before
+        return datetime.combine(day, time(0, 0), tzinfo=UTC) if day else None
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_settings(cleaned)
+        start, end = cleaned.get("not_before"), cleaned.get("not_after")
+        if start and end and start >= end and self._checks("not_before", "not_after"):
+            self.add_error("not_after", "Access must end after it starts.")
+        return cleaned
+
+    def settings_fields(self) -> dict:
+        return {**super().settings_fields(), "not_before": self.cleaned_data["not_before"]}
+
 
 
 class ExtendAccessForm(forms.Form):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("providers/check/", onboard.provider_check_view, name="provider_check"),
     path("sites/<slug:slug>/", site.site_detail, name="site"),
     path("sites/<slug:slug>/deployments/", site.site_deployments, name="site_deployments"),
+    path("sites/<slug:slug>/edit/", site.site_edit, name="edit"),
     path("sites/<slug:slug>/redeploy/", site.site_redeploy, name="redeploy"),
     path("sites/<slug:slug>/extend/", site.site_extend, name="extend"),
     path("sites/<slug:slug>/sign-everyone-out/", site.site_sign_everyone_out, name="sign_everyone_out"),

@@ -13,11 +13,11 @@ from ..context import change_context
 from ..models import Activity, Build, ProtectedSite
 
 
-def _save(site: ProtectedSite, *, actor, reason: str, verb: str, fields: list[str]) -> None:
+def _save(site: ProtectedSite, *, actor, reason: str, verb: str, fields: list[str], detail: str = "") -> None:
     with change_context(actor=actor, reason=reason), transaction.atomic():
         site.full_clean()
         site.save(update_fields=[*fields, "updated_at"])
-        Activity.record(verb=verb, site=site, actor=actor, detail=reason)
+        Activity.record(verb=verb, site=site, actor=actor, detail=detail or reason)
 
 
 def site_access_extend(*, site: ProtectedSite, not_after: datetime | None, actor) -> None:
@@ -45,3 +45,50 @@ def build_make_live(*, site: ProtectedSite, build: Build, actor) -> None:
         raise ValidationError(f"Build {build.pk} is {build.status}; only an uploaded build can go live.")
     site.live_build = build
     _save(site, actor=actor, reason=f"build {build.pk} made live", verb="build.live", fields=["live_build"])
+
+
+# The settings the "Edit settings" page changes; everything else on a site
+# has an action of its own (disable, move release, builds) or is fixed.
+EDITABLE_SETTINGS = (
+    "hosts",
+    "acm_certificate_arn",
+    "allow_any_user",
+    "emails",
+    "email_domains",
+    "groups_claim",
+    "groups",
+    "session_lifetime",
+    "not_before",
+    "not_after",
+    "public_paths",
+    "spa_mode",
+)
+# Host names live on the CloudFront distribution too, not only in the config.
+CLOUDFRONT_SETTINGS = frozenset({"hosts", "acm_certificate_arn"})
+
+
+def site_settings_update(*, site: ProtectedSite, actor, reason: str = "", **fields) -> list[str]:
+    """Save the settings that differ from the site's; return their names (none: nothing saved).
+
+    Compared after the model's own normalising (lower-case, sorted emails),
+    so retyping the same rules in another order publishes nothing. Raises
+    ValidationError, saving nothing, when the model refuses the values.
+    """
+    unknown = set(fields) - set(EDITABLE_SETTINGS)
+    if unknown:
+        raise TypeError(f"not editable here: {', '.join(sorted(unknown))}")
+    before = {name: getattr(site, name) for name in fields}
+    for name, value in fields.items():
+        setattr(site, name, value)
+    try:
+        site.full_clean()
+    except ValidationError:
+        for name, value in before.items():
+            setattr(site, name, value)
+        raise
+    changed = [name for name in fields if getattr(site, name) != before[name]]
+    if not changed:
+        return []
+    reason = reason.strip() or "settings changed"
+    _save(site, actor=actor, reason=reason, verb="site.settings", fields=changed, detail=f"{reason}: {', '.join(changed)}")
+    return changed

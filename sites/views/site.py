@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors
 from ..context import change_context
-from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm
+from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm, SiteEditForm
 from ..models import Build, ProtectedSite
 from ..services import provisioning, site_actions
 from ..services.keys import session_keys_revoke
@@ -230,3 +230,58 @@ def build_make_live(request, slug, build_id):
             request, f"Build {build.pk} is live as soon as the new config is uploaded (within a minute); its files are already in place."
         )
     return redirect("sites:builds", slug=site.slug)
+
+
+# How the success message names each changed setting.
+SETTING_NAMES = {
+    "hosts": "custom host names",
+    "acm_certificate_arn": "certificate",
+    "allow_any_user": "who gets in",
+    "emails": "allowed emails",
+    "email_domains": "allowed email domains",
+    "groups_claim": "groups claim",
+    "groups": "allowed groups",
+    "session_lifetime": "session lifetime",
+    "not_before": "access start",
+    "not_after": "access end",
+    "public_paths": "public paths",
+    "spa_mode": "single-page app mode",
+}
+
+
+@staff_required
+def site_edit(request, slug):
+    site = site_or_404(slug)
+    form = SiteEditForm(request.POST or None, site=site)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"].strip() or "settings changed"
+        try:
+            with change_context(actor=request.user, reason=reason):
+                changed = site_actions.site_settings_update(
+                    site=site, actor=request.user, reason=reason, **form.settings_fields()
+                )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if not changed:
+                messages.info(request, "Nothing changed, so nothing was published.")
+                return _back(site)
+            names = ", ".join(SETTING_NAMES.get(name, name) for name in changed)
+            text = f"Saved ({names}) as a new config revision; it takes effect at the edge within about a minute."
+            if site_actions.CLOUDFRONT_SETTINGS & set(changed) and site.distribution_id:
+                # CloudFront only answers for a name once the distribution lists it.
+                with change_context(actor=request.user, reason=reason):
+                    provisioning.site_redeploy_start(site=site, actor=request.user)
+                text += " The host names also change on CloudFront: a redeploy has started and takes 5 to 15 minutes."
+                messages.success(request, text)
+                return _back(site, "#deployments")
+            messages.success(request, text)
+            return _back(site)
+        site = site_or_404(slug)
+    return render(
+        request,
+        "sites/site_edit.html",
+        {"site": site, "form": form, "tab": "overview"},
+        status=400 if form.is_bound else 200,
+    )

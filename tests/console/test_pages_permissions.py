@@ -15,6 +15,7 @@ PAGES = {
     "onboard": ("get", 200),
     "site": ("get", 200),
     "site_deployments": ("get", 200),
+    "edit": ("get", 200),
     "delete": ("get", 200),
     "builds": ("get", 200),
     "history": ("get", 200),
@@ -43,6 +44,7 @@ def urls(live_site, release, alice):
     args = {
         "site": [slug],
         "site_deployments": [slug],
+        "edit": [slug],
         "delete": [slug],
         "builds": [slug],
         "history": [slug],
