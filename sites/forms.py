@@ -206,6 +206,9 @@ class ProviderFieldsMixin:
             label="Scopes", initial="openid email profile", max_length=500,
             help_text="Separated by spaces; must include openid.",
         )
+        # Not "optional": _clean_provider requires them in these cases.
+        self.fields["provider_client_secret"].needed_when = "needed for Basic or form-post authentication"
+        self.fields["provider_issuer"].needed_when = "needed for generic OpenID Connect"
 
     @property
     def provider_is_new(self) -> bool:
@@ -347,7 +350,7 @@ class SiteSettingsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["acm_certificate_arn"].needed_when = "with custom names"
+        self.fields["acm_certificate_arn"].needed_when = "needed with custom names"
 
     def _checks(self, *names: str) -> bool:
         """Whether a rule across `names` applies: always for a new site; when

@@ -10,15 +10,16 @@ register = template.Library()
 
 @register.simple_tag
 def when(value, empty="—"):
-    """A <time> showing "3 hours ago" (or "in 2 days"), with the exact UTC time on hover.
+    """A <time>: "3 minutes ago · 25 Nov 2026 08:31 UTC".
 
-    Relative only for the reader's glance; the datetime attribute and title
-    keep the absolute time for screen readers, copying and tests.
+    Relative for the glance, absolute because "2 days ago" cannot be quoted
+    in a ticket or compared with an AWS log; the datetime attribute keeps
+    the exact instant for machines.
     """
     if not value:
         return empty
     now = timezone.now()
-    absolute = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    absolute = value.astimezone(UTC).strftime("%d %b %Y %H:%M UTC").lstrip("0")
     delta = value - now
     if abs(delta) < timedelta(seconds=60):
         relative = "just now"
@@ -26,7 +27,9 @@ def when(value, empty="—"):
         relative = "in " + timeuntil(value, now, depth=1)
     else:
         relative = timesince(value, now, depth=1) + " ago"
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), absolute, relative)
+    return format_html(
+        '<time datetime="{}" title="{}">{} <span class="abs">· {}</span></time>', value.isoformat(), absolute, relative, absolute
+    )
 
 
 STATUS_TONES = {

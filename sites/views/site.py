@@ -33,6 +33,21 @@ def _registration(site: ProtectedSite) -> list[dict]:
     ]
 
 
+def _not_live_reason(site: ProtectedSite) -> str:
+    """Why Redeploy and "Open the site" are not offered yet, or "" when they are."""
+    Status = ProtectedSite.Status
+    if site.status == Status.LIVE:
+        return ""
+    if site.status == Status.FAILED and site.distribution_id:
+        # Redeploy is how staff retry a provisioning that failed after the distribution existed.
+        return ""
+    if site.status == Status.DELETING:
+        return "The site is being deleted."
+    if site.status == Status.FAILED:
+        return "Provisioning failed before CloudFront had a distribution; see the deployment for the reason."
+    return "Not live yet: provisioning is still running (CloudFront usually takes 5 to 15 minutes)."
+
+
 def site_context(site: ProtectedSite, **forms) -> dict:
     latest = selectors.revisions_for(site).first()
     keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
@@ -47,6 +62,7 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         "extend_form": ExtendAccessForm.for_site(site),
         "move_form": MoveReleaseForm(site=site),
         "tab": "overview",
+        "not_live_reason": _not_live_reason(site),
     }
     context.update(forms)
     return context
