@@ -438,7 +438,8 @@ def bench_onboarding(env, runs, timeout, moto_port):
             print(f"   save -> live without the first (shared resources already exist): "
                   f"{statistics.median(warm):.2f} s median of {len(warm)}")
         print(f"   (site status polled every {POLL * 1000:.0f} ms; "
-              f"a step that must wait re-enqueues itself with a {poll} s countdown, GATEHOUSE_PROVISION_POLL_SECONDS)")
+              f"a step that waits on CloudFront re-enqueues itself in {poll} s, GATEHOUSE_PROVISION_POLL_SECONDS; "
+              "one that waits only on the config upload, in 1 s)")
 
         print_steps(results[0], "steps of run 1 (first)")
         typical = sorted(results[1:] or results, key=lambda r: r["seconds"])[len(results[1:] or results) // 2]
