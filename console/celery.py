@@ -15,6 +15,10 @@ app.conf.beat_schedule = {
         "task": "sites.tasks.revisions_sweep",
         "schedule": 60.0,
     },
+    "deployments-sweep": {
+        "task": "sites.tasks.deployments_sweep",
+        "schedule": 300.0,
+    },
     "providers-refresh-keys": {
         "task": "sites.tasks.providers_refresh_keys",
         "schedule": float(settings.GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS),

@@ -249,6 +249,9 @@ GATEHOUSE_AWS_MAX_ATTEMPTS = env.int("GATEHOUSE_AWS_MAX_ATTEMPTS", default=4)
 GATEHOUSE_EDGE_RUNTIME = env.str("GATEHOUSE_EDGE_RUNTIME", default="python3.12")
 # CloudFront takes minutes to deploy; the local AWS answers at once.
 GATEHOUSE_PROVISION_POLL_SECONDS = env.int("GATEHOUSE_PROVISION_POLL_SECONDS", default=30 if PRODUCTION else 3)
+# An unfinished deployment untouched this long lost its worker; the beat
+# sweep resumes it. Longer than deployment_run_task's hard time limit.
+GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 GATEHOUSE_PROVISION_DEADLINE_SECONDS = env.int("GATEHOUSE_PROVISION_DEADLINE_SECONDS", default=3 * 3600)
 GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION", default=500)
 GATEHOUSE_BUILD_MAX_FILES = env.int("GATEHOUSE_BUILD_MAX_FILES", default=5000)

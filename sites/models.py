@@ -360,6 +360,10 @@ class Deployment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set each time a worker takes the deployment up: one that stays unfinished
+    # with an old heartbeat lost its worker (or its message) and is resumed by
+    # deployments_sweep.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     message = models.TextField(blank=True)
 
     class Meta:

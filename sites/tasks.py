@@ -90,3 +90,10 @@ def deployment_run_task(deployment_id: int) -> str:
         # not a failure and must not use up the retry budget.
         deployment_run_task.apply_async((deployment_id,), countdown=progress.countdown)
     return progress.state
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def deployments_sweep() -> int:
+    from .services.provisioning import deployments_sweep as sweep
+
+    return len(sweep())

@@ -160,13 +160,44 @@ def _begin(deployment_id: int) -> Deployment | None:
     )
     if deployment is None or deployment.status in (Deployment.Status.SUCCEEDED, Deployment.Status.FAILED):
         return None
+    now = timezone.now()
     if deployment.status == Deployment.Status.QUEUED:
-        now = timezone.now()
         Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.QUEUED).update(
-            status=Deployment.Status.RUNNING, started_at=deployment.started_at or now
+            status=Deployment.Status.RUNNING, started_at=deployment.started_at or now, heartbeat_at=now
         )
         deployment.status, deployment.started_at = Deployment.Status.RUNNING, deployment.started_at or now
+    else:
+        Deployment.objects.filter(pk=deployment.pk).update(heartbeat_at=now)
+    deployment.heartbeat_at = now
     return deployment
+
+
+def _lease() -> timedelta:
+    # Longer than the task's hard time limit, so a live worker is never
+    # second-guessed, and longer than any countdown a waiting run sets.
+    return timedelta(seconds=int(getattr(settings, "GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", 1800)))
+
+
+def deployments_sweep() -> list[int]:
+    """Resume unfinished deployments whose worker died or whose message was lost.
+
+    Each is claimed with a conditional UPDATE of its heartbeat, so two sweeps
+    (or a sweep and a late worker) never enqueue it twice.
+    """
+    from ..tasks import deployment_run_task
+
+    cutoff = timezone.now() - _lease()
+    unfinished = Deployment.objects.filter(status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING])
+    stale = unfinished.filter(heartbeat_at__lt=cutoff) | unfinished.filter(heartbeat_at=None, created_at__lt=cutoff)
+    resumed = []
+    for pk, heartbeat in stale.values_list("pk", "heartbeat_at"):
+        claimed = Deployment.objects.filter(pk=pk, heartbeat_at=heartbeat).update(heartbeat_at=timezone.now())
+        if claimed:
+            deployment_run_task.delay(pk)
+            resumed.append(pk)
+    if resumed:
+        log.warning("resumed %d deployment(s) whose worker stopped: %s", len(resumed), resumed)
+    return resumed
 
 
 def _finish(deployment: Deployment, status: str, message: str) -> None:
