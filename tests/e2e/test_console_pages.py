@@ -12,7 +12,9 @@ A screenshot of every page visited is saved to test-artifacts/screenshots/
 (``console-*.png``).
 """
 
+import json
 import re
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -162,14 +164,21 @@ def live_url_re(path):
     return re.compile(r"^http://[^/]+" + re.escape(path) + r"(#.*)?$")
 
 
-def watch_until_live(page, worker, slug):
-    """On the site page: progress updates by itself, then the site is live and its build served."""
+def watch_until_live(page, worker, slug, *, prove_live_updates=True):
+    """On the site page: progress updates by itself, then the site is live and its build served.
+
+    A second site provisions in about a second once the shared resources
+    exist, and the page reloads itself when everything has finished: there
+    may be nothing left to watch update by then, so only the first onboarding
+    proves the in-place updates.
+    """
     expect(deployments(page, "provision")).to_have_count(1)
     expect(deployments(page, "build")).to_have_count(1)
-    try:
-        wait_for_live_update(page, PROVISION_MS)
-    except PlaywrightTimeoutError as exc:
-        pytest.fail(f"the deployments list never updated by itself ({exc}); it shows {deployment_states(page)}\n{worker.log()}")
+    if prove_live_updates:
+        try:
+            wait_for_live_update(page, PROVISION_MS)
+        except PlaywrightTimeoutError as exc:
+            pytest.fail(f"the deployments list never updated by itself ({exc}); it shows {deployment_states(page)}\n{worker.log()}")
     # No reload by the test from here on: the page follows the deployments.
     try:
         expect(page.locator(".site-status [data-status]").first).to_have_attribute("data-status", "live", timeout=PROVISION_MS)
@@ -220,8 +229,30 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_non_staff_get_403(live_serve
 # --- The daily work, end to end -----------------------------------------------------------------
 
 
+@pytest.fixture
+def cloudfront_takes_its_time(moto_server):
+    """New distributions stay InProgress for a few status reads, as on AWS.
+
+    With the local AWS a site goes live in about a second and the page then
+    reloads itself: this keeps the provisioning running long enough (a few
+    poll intervals) for the test to watch the page update in place.
+    """
+
+    def post(action, body):
+        request = urllib.request.Request(
+            f"{moto_server.endpoint_url}/moto-api/state-manager/{action}",
+            data=json.dumps(body).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    post("set-transition", {"model_name": "cloudfront::distribution", "transition": {"progression": "manual", "times": 3}})
+    yield
+    post("unset-transition", {"model_name": "cloudfront::distribution"})
+
+
 def test_staff_onboard_a_site_watch_it_go_live_change_it_roll_back_and_redeploy(
-    celery_worker_process, gateway, idp, live_server, page, staff_user
+    celery_worker_process, gateway, idp, live_server, page, staff_user, cloudfront_takes_its_time
 ):
     worker = celery_worker_process
     slug, host = "acme-q3", "acme.localhost"
@@ -419,7 +450,7 @@ def test_staff_change_the_access_rules_and_restore_them_the_edge_follows(
         email_domains=["client.example"],
         build_title="Globex pilot",
     )
-    watch_until_live(page, worker, slug)
+    watch_until_live(page, worker, slug, prove_live_updates=False)
 
     def bob_sees():
         """What bob (consultancy.example) gets at the site, in a browser of his own."""
