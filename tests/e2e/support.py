@@ -1,20 +1,15 @@
 """Helpers the end-to-end tests share (the fixtures are in conftest.py)."""
 
 import io
-import socket
 import time
 import zipfile
 from dataclasses import dataclass
 
 import pytest
+from tests.fixtures.ports import free_port
 
 HOST = "acme.localhost"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def site_zip(title):

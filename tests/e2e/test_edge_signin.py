@@ -16,6 +16,7 @@ import pytest
 
 from tests.edge.factories import config_doc
 from tests.fixtures.browser import screenshot
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -23,11 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "gatehouse-config-e2e"
 DIST = "E2EDISTRIBUTION"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch_json(url):

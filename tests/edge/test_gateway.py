@@ -5,7 +5,6 @@ import base64
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from edge_runtime.gateway import DirOrigin, S3Origin, make_server, parse_distrib
 from edge_runtime.settings import settings_from_dict
 from edge_runtime.store import ConfigStore
 from tests.edge.site_docs import site_doc
+from tests.fixtures.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = "EDFDVBD6EXAMPLE"
@@ -301,11 +301,6 @@ def test_origin_s3_finds_the_bucket_through_config_and_distribution(serve, aws):
 
 # --- the command ------------------------------------------------------------
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_command_runs_the_real_handler(tmp_path, origin_dir, aws):
