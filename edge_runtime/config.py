@@ -8,8 +8,15 @@ config the edge cannot read never leaves the console.
 import base64
 import re
 
-SCHEMA_VERSIONS = (1,)
+SCHEMA_VERSIONS = (1, 2)
 CURRENT_SCHEMA_VERSION = SCHEMA_VERSIONS[-1]
+
+# Optional fields a later schema version introduced, by where they sit
+# ("site", "provider", "access", ...): {where: {field: version}}. A document
+# of an older version may not carry them (an older edge release would refuse
+# them), and `for_schema` drops them when the console renders for a release
+# that reads only the older version. Every field not listed here is version 1.
+FIELDS_SINCE = {}
 
 ID_TOKEN_ALGS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "HS256")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -165,8 +172,9 @@ def parse_timestamp(value):
 
 
 class _Checker:
-    def __init__(self):
+    def __init__(self, version=CURRENT_SCHEMA_VERSION):
         self.errors = []
+        self.version = version
 
     def error(self, where, message):
         self.errors.append(f"{where}: {message}")
@@ -178,9 +186,12 @@ class _Checker:
         for key in required:
             if key not in doc:
                 self.error(f"{where}.{key}", "is required")
+        newer = FIELDS_SINCE.get(where, {})
         for key in doc:
             if key not in required and key not in optional:
                 self.error(f"{where}.{key}", "is not a known field")
+            elif newer.get(key, 1) > self.version:
+                self.error(f"{where}.{key}", f"needs schema version {newer[key]} or later")
         return doc
 
     def boolean(self, doc, key, where):
@@ -468,7 +479,6 @@ def validate(doc, *, schema_version=None):
     `schema_version` pins the version the caller renders for (the one the
     site's edge release reads); by default any version this runtime reads.
     """
-    c = _Checker()
     if not isinstance(doc, dict):
         raise ConfigError(["config: must be a JSON object"])
     version = doc.get("schema_version")
@@ -479,6 +489,7 @@ def validate(doc, *, schema_version=None):
         raise ConfigError(
             [f"schema_version: must be one of {', '.join(map(str, accepted))}, got {version!r}"]
         )
+    c = _Checker(version)
     if c.obj(doc, "config", ("schema_version", "site", "provider", "session", "access", "paths", "headers")):
         _check_site(c, doc.get("site"))
         _check_provider(c, doc.get("provider"))
@@ -595,6 +606,28 @@ class SiteConfig:
         if self.not_before is not None and now < self.not_before:
             return False
         return not (self.not_after is not None and now > self.not_after)
+
+
+def for_schema(doc, version):
+    """A copy of `doc` for an edge release that reads `version`: the
+    `schema_version` set, and every field a later version introduced dropped.
+    """
+    if version not in SCHEMA_VERSIONS:
+        raise ConfigError([f"schema_version: this runtime cannot read version {version!r}"])
+
+    def strip(node, where):
+        if not isinstance(node, dict):
+            return node
+        newer = FIELDS_SINCE.get(where, {})
+        return {
+            key: strip(value, key if where == "config" else f"{where}.{key}")
+            for key, value in node.items()
+            if newer.get(key, 1) <= version
+        }
+
+    result = strip(doc, "config")
+    result["schema_version"] = version
+    return result
 
 
 def parse(doc):

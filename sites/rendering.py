@@ -96,6 +96,8 @@ def site_config_render(site: ProtectedSite) -> dict:
         },
         "headers": dict(EDGE_HEADERS),
     }
+    # A site on an older edge release gets the fields that release reads.
+    doc = edge_config.for_schema(doc, site.schema_version)
     edge_config.validate(doc, schema_version=site.schema_version)
     return doc
 

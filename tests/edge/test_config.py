@@ -99,7 +99,7 @@ def test_the_factory_merges_a_section_override_and_keeps_the_rest():
 def test_a_full_document_validates_and_parses():
     doc = full_doc()
     config.validate(doc)
-    config.validate(doc, schema_version=1)
+    config.validate(doc, schema_version=config.CURRENT_SCHEMA_VERSION)
     cfg = config.parse(doc)
     assert cfg.doc is doc
     assert cfg.site_id == "acme-demo"
@@ -214,7 +214,7 @@ def test_it_lists_every_problem_not_just_the_first():
 # --- schema version -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [0, 2, 99, "1", 1.5, None, True, False, [1]])
+@pytest.mark.parametrize("version", [0, 3, 99, "1", 1.5, None, True, False, [1]])
 def test_it_refuses_an_unknown_or_mistyped_schema_version(version):
     assert_refused(config_doc(schema_version=version), "schema_version")
 
@@ -233,19 +233,39 @@ def test_pinning_a_schema_version_the_runtime_reads_accepts_that_version():
     config.validate(config_doc(), schema_version=config.CURRENT_SCHEMA_VERSION)
 
 
-@pytest.mark.parametrize("pinned", [2, 0, "1", 1.5, True])
+@pytest.mark.parametrize("pinned", [3, 0, "1", 1.5, True])
 def test_pinning_a_schema_version_the_runtime_cannot_read_is_refused(pinned):
     errors = errors_of(config_doc(), schema_version=pinned)
     assert errors[0].startswith("schema_version")
 
 
-def test_a_document_of_another_version_than_the_pinned_one_is_refused(monkeypatch):
-    monkeypatch.setattr(config, "SCHEMA_VERSIONS", (1, 2))
+def test_a_document_of_another_version_than_the_pinned_one_is_refused():
     config.validate(config_doc(schema_version=2))
     errors = errors_of(config_doc(schema_version=2), schema_version=1)
     assert errors[0].startswith("schema_version")
     errors = errors_of(config_doc(schema_version=1), schema_version=2)
     assert errors[0].startswith("schema_version")
+
+
+def test_a_field_of_a_later_version_is_refused_in_an_older_document(monkeypatch):
+    monkeypatch.setattr(config, "FIELDS_SINCE", {"site": {"spa": 2}})
+    config.validate(config_doc(schema_version=2))
+    assert errors_of(config_doc(schema_version=1)) == ["site.spa: needs schema version 2 or later"]
+
+
+def test_rendering_for_an_older_version_drops_the_fields_it_cannot_read(monkeypatch):
+    monkeypatch.setattr(config, "FIELDS_SINCE", {"site.build": {"prefix": 2}, "paths": {"sign_out": 2}})
+    doc = config_doc(schema_version=2)
+    old = config.for_schema(doc, 1)
+    assert old["schema_version"] == 1
+    assert "prefix" not in old["site"]["build"] and "sign_out" not in old["paths"]
+    assert doc["site"]["build"]["prefix"] == "builds/b7"  # the original is untouched
+    assert config.for_schema(doc, 2) == doc
+
+
+def test_rendering_for_a_version_the_runtime_cannot_read_is_refused():
+    with pytest.raises(config.ConfigError):
+        config.for_schema(config_doc(), 3)
 
 
 @pytest.mark.parametrize("doc", [None, [], "{}", 1])
