@@ -4,7 +4,7 @@ from base64 import urlsafe_b64encode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from edge_runtime.config import CURRENT_SCHEMA_VERSION, is_host_name
@@ -311,6 +311,9 @@ class Build(models.Model):
         FAILED = "failed"
 
     site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="builds")
+    # What staff call the build: 1, 2, 3 within its site. The primary key
+    # (in the config id and the bucket prefix) counts across all sites.
+    number = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     # Name in default storage of the uploaded zip, until it is in the bucket.
@@ -325,9 +328,21 @@ class Build(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["site", "-created_at"])]
+        constraints = [models.UniqueConstraint(fields=["site", "number"], name="build_unique_number_per_site")]
 
     def __str__(self):
-        return f"{self.site.slug} build {self.pk}"
+        return f"{self.site.slug} build {self.number or self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.number:
+            with transaction.atomic():
+                # Lock the site row so two uploads to one site never share a number.
+                ProtectedSite.objects.select_for_update().filter(pk=self.site_id).values_list("pk").first()
+                last = Build.objects.filter(site_id=self.site_id).aggregate(n=models.Max("number"))["n"] or 0
+                self.number = last + 1
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
 
     @property
     def config_id(self) -> str:

@@ -112,6 +112,12 @@ def activity_filters() -> tuple[list[str], list[str]]:
     return slugs, people
 
 
+def site_names(slugs: list[str]) -> list[tuple[str, str]]:
+    """(slug, what to call it) for the filter menu; a deleted site keeps only its slug."""
+    names = dict(ProtectedSite.objects.filter(slug__in=slugs).values_list("slug", "name"))
+    return [(slug, names.get(slug) or f"{slug} (deleted)") for slug in slugs]
+
+
 def releases_with_counts():
     return EdgeRelease.objects.select_related("created_by").annotate(site_count=Count("sites")).order_by("-created_at")
 

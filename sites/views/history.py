@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import selectors
+from .. import presenters, selectors
 from ..models import ConfigRevision
 from ..services.revisions import revision_restore
 from .base import site_or_404, staff_required
@@ -27,6 +27,10 @@ def site_history(request, slug):
     site = site_or_404(slug, related=())
     revisions = selectors.revisions_for(site)
     page = Paginator(revisions, PAGE_SIZE).get_page(request.GET.get("page"))
+    builds = presenters.site_builds(site)
+    for revision in page:
+        # The services write "build 7" by primary key; staff know the site's own numbers.
+        revision.reason_text = presenters.renumber_builds(revision.reason, builds)
     old_n, new_n = _number(request.GET.get("from")), _number(request.GET.get("to"))
     diff = old = new = None
     if old_n is not None and new_n is not None:

@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from .. import selectors
+from .. import presenters, selectors
 from ..models import ProtectedSite
 from .base import staff_required
 
@@ -54,5 +54,13 @@ def activity(request):
     return render(
         request,
         "sites/activity.html",
-        {"page": page, "site_slug": site_slug, "person": actor, "slugs": slugs, "people": people},
+        {
+            "page": page,
+            "items": presenters.activity_items(list(page.object_list)),
+            "site_slug": site_slug,
+            "person": actor,
+            "slugs": slugs,
+            "site_names": selectors.site_names(slugs),
+            "people": people,
+        },
     )

@@ -243,7 +243,7 @@ def build_make_live(request, slug, build_id):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, f"Build {build.pk} is live as soon as the new config is uploaded (within a minute); its files are already in place."
+            request, f"Build {build.number} is live as soon as the new config is uploaded (within a minute); its files are already in place."
         )
     return redirect("sites:builds", slug=site.slug)
 

@@ -1,0 +1,437 @@
+"""What the console says, in sentences a person reads.
+
+The services record Activity rows as they happen: one per step, each
+credited to the person who started the chain (a redeploy writes
+``site.redeploy``, ``config.revision`` and ``redeploy.done``, all as that
+person). Here the rows of one action are folded back into one item ("alice
+redeployed Q3 prototype · finished"), sites are named by their name and
+builds by their number within the site.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .models import Activity, Build, Deployment, ProtectedSite
+
+# How the pages name each setting a change touched.
+SETTING_NAMES = {
+    "hosts": "custom host names",
+    "acm_certificate_arn": "certificate",
+    "allow_any_user": "who gets in",
+    "emails": "allowed emails",
+    "email_domains": "allowed email domains",
+    "groups_claim": "groups claim",
+    "groups": "allowed groups",
+    "session_lifetime": "session lifetime",
+    "not_before": "access start",
+    "not_after": "access end",
+    "public_paths": "public paths",
+    "spa_mode": "single-page app mode",
+    "disabled": "on/off switch",
+    "live_build_id": "live build",
+}
+
+# A follow-up row belongs to the chain its starting row began: which
+# starting verbs each follow-up can finish.
+CHAIN_HEADS = {
+    "site.live": {"site.provision"},
+    "provision.failed": {"site.provision"},
+    "redeploy.done": {"site.redeploy"},
+    "redeploy.failed": {"site.redeploy"},
+    "edge_release.done": {"site.move_release"},
+    "edge_release.failed": {"site.move_release"},
+    "build.live": {"build.upload"},
+    "build.failed": {"build.upload"},
+    "site.deleted": {"site.teardown"},
+    "teardown.failed": {"site.teardown"},
+    "edge_release.published": {"edge_release.publish"},
+}
+# Rows that only say what a change led to: they join the change before them.
+CONSEQUENCES = {"config.revision", "config.invalid"}
+# Rows written by the same request within this belong to one action (onboarding
+# writes site.create, site.provision and build.upload together).
+SAME_REQUEST = timedelta(seconds=5)
+# How far either side of a page the log is read to find the rest of a chain.
+CHAIN_REACH = timedelta(hours=6)
+
+BUILD_RE = re.compile(r"\bbuild (\d+)\b")
+REVISION_RE = re.compile(r"^revision (\d+): (.*)$", re.S)
+
+
+@dataclass
+class Outcome:
+    text: str
+    tone: str  # "ok", "bad", "off"
+    at: datetime
+
+
+@dataclass
+class ActivityItem:
+    """One action as the Activity page shows it."""
+
+    head: Activity
+    rows: list[Activity] = field(default_factory=list)
+    sentence: SafeString = SafeString("")
+    detail: str = ""
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def at(self) -> datetime:
+        return self.head.at
+
+    @property
+    def verb(self) -> str:
+        return self.head.verb
+
+    @property
+    def who(self) -> str:
+        """Who did it; "" for Gatehouse itself (an automatic step is not the person who started the chain)."""
+        if not self.head.actor_id or _is_follow_up(self.head):
+            return ""
+        return self.head.actor.get_username()
+
+    @property
+    def site_slug(self) -> str:
+        return self.head.site_slug
+
+    @property
+    def verbs(self) -> list[str]:
+        return [row.verb for row in self.rows]
+
+
+def _is_follow_up(row: Activity) -> bool:
+    if row.verb == "build.live":
+        # "build 7" from the upload finishing; "build 7 made live" is a person's rollback.
+        return bool(re.fullmatch(r"build \d+", row.detail or ""))
+    return row.verb in CHAIN_HEADS or row.verb.endswith(".failed")
+
+
+def _heads_for(row: Activity) -> set[str]:
+    return CHAIN_HEADS.get(row.verb, set())
+
+
+def activity_items(entries: list[Activity]) -> list[ActivityItem]:
+    """The page's rows as actions, newest first.
+
+    Every row on the page ends up in exactly one item, shown where the row
+    that started it is: a follow-up whose start is on another page is shown
+    there. The chains are found in the log around the page (one query), and
+    build numbers and site names in one query each, whatever the row count.
+    """
+    if not entries:
+        return []
+    on_page = {row.pk for row in entries}
+    context = _context_rows(entries)
+    builds = _builds_for(context)
+    items = _group(context)
+    shown = [item for item in items if item.head.pk in on_page]
+    for item in shown:
+        _describe(item, builds)
+    shown.sort(key=lambda item: (item.head.at, item.head.pk), reverse=True)
+    return shown
+
+
+def _context_rows(entries: list[Activity]) -> list[Activity]:
+    slugs = {row.site_slug for row in entries}
+    start = min(row.at for row in entries) - CHAIN_REACH
+    end = max(row.at for row in entries) + CHAIN_REACH
+    rows = {row.pk: row for row in entries}
+    nearby = Activity.objects.select_related("actor", "site").filter(at__gte=start, at__lte=end, site_slug__in=slugs)
+    for row in nearby:
+        rows.setdefault(row.pk, row)
+    return sorted(rows.values(), key=lambda row: (row.at, row.pk))
+
+
+def _group(rows: list[Activity]) -> list[ActivityItem]:
+    items: list[ActivityItem] = []
+    open_items: dict[str, list[ActivityItem]] = {}  # by site slug, oldest first
+
+    for row in rows:
+        candidates = open_items.setdefault(row.site_slug, [])
+        item = None
+        if _is_follow_up(row):
+            heads = _heads_for(row)
+            kind = row.verb.rsplit(".", 1)[0] if row.verb.endswith(".failed") else ""
+            for candidate in reversed(candidates):
+                verbs = set(candidate.verbs)
+                if heads & verbs or (kind and _starts_kind(verbs, kind)):
+                    if row.verb == "build.live" and not any(
+                        r.verb == "build.upload" and r.detail == row.detail for r in candidate.rows
+                    ):
+                        continue
+                    item = candidate
+                    break
+        elif row.verb in CONSEQUENCES:
+            if candidates:
+                last = candidates[-1]
+                if row.at - last.rows[-1].at <= SAME_REQUEST or _chain_open(last):
+                    item = last
+        elif candidates:
+            last = candidates[-1]
+            if (
+                row.actor_id == last.head.actor_id
+                and row.at - last.head.at <= SAME_REQUEST
+                and row.verb in ABSORBED.get(last.head.verb, ())
+                and row.verb not in last.verbs
+            ):
+                item = last
+        if item is None:
+            item = ActivityItem(head=row)
+            items.append(item)
+            candidates.append(item)
+        item.rows.append(row)
+    return items
+
+
+# Starting rows that the same request writes as part of a larger action.
+ABSORBED = {
+    "site.create": {"site.provision", "build.upload"},
+    "site.settings": {"site.redeploy"},
+}
+
+_KIND_HEADS = {
+    "provision": {"site.provision"},
+    "redeploy": {"site.redeploy"},
+    "edge_release": {"site.move_release"},
+    "build": {"build.upload"},
+    "teardown": {"site.teardown"},
+    "config": set(),
+}
+
+
+def _starts_kind(verbs: set[str], kind: str) -> bool:
+    return bool(_KIND_HEADS.get(kind, set()) & verbs)
+
+
+def _chain_open(item: ActivityItem) -> bool:
+    """Whether a deployment the item started has not reported its end yet."""
+    started = [v for v in item.verbs if v in {"site.provision", "site.redeploy", "site.move_release", "build.upload", "site.teardown"}]
+    ended = [v for v in item.verbs if v in CHAIN_HEADS or v.endswith(".failed")]
+    return len(ended) < len(started)
+
+
+def _builds_for(rows: list[Activity]) -> dict[int, Build]:
+    """Every build of the sites these rows name: their numbers, and what a rollback went back from."""
+    if not any(BUILD_RE.search(row.detail or "") for row in rows):
+        return {}
+    slugs = {row.site_slug for row in rows if row.site_slug}
+    builds = Build.objects.filter(site__slug__in=slugs).only("pk", "number", "site_id", "created_at", "status")
+    return {b.pk: b for b in builds}
+
+
+def site_builds(site: ProtectedSite) -> dict[int, Build]:
+    return {b.pk: b for b in Build.objects.filter(site=site).only("pk", "number", "site_id", "created_at", "status")}
+
+
+def build_name(pk: int, builds: dict[int, Build]) -> str:
+    build = builds.get(pk)
+    return f"build {build.number}" if build and build.number else f"build #{pk}"
+
+
+def _site_html(row: Activity):
+    if row.site_id:
+        return format_html('<a href="{}">{}</a>', reverse("sites:site", args=[row.site.slug]), row.site.name)
+    if row.site_slug:
+        return format_html('{} <span class="muted">(deleted)</span>', row.site_slug)
+    return ""
+
+
+def renumber_builds(text: str, builds: dict[int, Build]) -> str:
+    """ "build 7" (a primary key, as the services write it) as the site's own number, "build 2"."""
+    return BUILD_RE.sub(lambda m: build_name(int(m.group(1)), builds), text or "")
+
+
+def _fields(text: str) -> str:
+    names = [SETTING_NAMES.get(name.strip(), name.strip().replace("_", " ")) for name in text.split(",") if name.strip()]
+    return ", ".join(names)
+
+
+def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
+    head = item.head
+    who = head.actor.get_username() if head.actor_id else "Gatehouse"
+    site = _site_html(head)
+    detail = head.detail or ""
+    build = BUILD_RE.search(detail)
+    build_label = build_name(int(build.group(1)), builds) if build else "a build"
+    verb = head.verb
+    sentence = None
+    if verb == "site.create":
+        sentence = format_html("{} onboarded {}", who, site)
+        detail = ""
+    elif verb == "site.provision":
+        sentence = format_html("{} started provisioning {}", who, site)
+    elif verb == "site.redeploy":
+        sentence = format_html("{} redeployed {}", who, site)
+    elif verb == "site.move_release":
+        sentence = format_html("{} moved {} to edge release {}", who, site, detail)
+        detail = ""
+    elif verb == "build.upload":
+        sentence = format_html("{} uploaded {} to {}", who, build_label, site)
+        detail = ""
+    elif verb == "build.live":
+        target = builds.get(int(build.group(1))) if build else None
+        # Going back to an older build while a newer one exists is a rollback.
+        newer = target is not None and any(
+            b.site_id == target.site_id and b.number > target.number and b.created_at <= head.at for b in builds.values()
+        )
+        sentence = (
+            format_html("{} rolled {} back to {}", who, site, build_label)
+            if newer
+            else format_html("{} made {} live on {}", who, build_label, site)
+        )
+        detail = ""
+    elif verb == "site.extend":
+        until = detail.removeprefix("access extended to ").strip()
+        if until == "no end date" or not until:
+            sentence = format_html("{} removed the end date of {}", who, site)
+        else:
+            sentence = format_html("{} extended access to {} until {}", who, site, until)
+        detail = ""
+    elif verb == "site.disable":
+        sentence = format_html("{} disabled {}", who, site)
+        detail = ""
+    elif verb == "site.enable":
+        sentence = format_html("{} enabled {}", who, site)
+        detail = ""
+    elif verb == "site.settings":
+        reason, _, changed = detail.rpartition(": ")
+        sentence = format_html("{} changed the {} of {}", who, _fields(changed) or "settings", site)
+        detail = "" if reason in ("", "settings changed") else reason
+    elif verb == "config.restore":
+        reason, _, changed = detail.rpartition(": ")
+        number = reason.removeprefix("restored revision ")
+        sentence = format_html("{} restored {} to config revision {}", who, site, number)
+        detail = f"Brought back: {_fields(changed)}" if changed else ""
+    elif verb == "session_key.rotate":
+        sentence = format_html("{} rotated the session key of {}", who, site)
+        detail = ""
+    elif verb == "session_key.revoke":
+        sentence = format_html("{} signed everyone out of {}", who, site)
+        detail = ""
+    elif verb == "site.teardown":
+        sentence = format_html("{} started deleting {}", who, site)
+    elif verb == "edge_release.publish":
+        sentence = format_html("{} started publishing edge release {}", who, detail)
+        detail = ""
+    elif verb == "edge_release.reused":
+        version = detail.split(":", 1)[0]
+        sentence = format_html("{} asked for edge release {} again: the same zip was already published", who, version)
+        detail = ""
+    elif verb == "config.revision":
+        match = REVISION_RE.match(detail)
+        number, reason = (match.group(1), match.group(2)) if match else ("", detail)
+        sentence = format_html("{} published config revision {} of {}", who, number, site)
+        detail = renumber_builds(reason, builds)
+    elif verb == "config.invalid":
+        sentence = format_html("The config of {} was refused and not published", site)
+    elif _is_follow_up(head):
+        # Its start is no longer in the log (or was never recorded): say what happened, automatically.
+        sentence = format_html("{} · {}", site, _follow_up_text(head, builds))
+        who = "Gatehouse"
+        detail = ""
+    if sentence is None:
+        sentence = format_html("{} · {} {}", who, verb.replace(".", " ").replace("_", " "), site)
+    item.sentence = sentence
+    item.detail = renumber_builds(detail, builds)
+    for row in item.rows[1:]:
+        outcome = _outcome(row, builds)
+        if outcome and all(o.text != outcome.text for o in item.outcomes):
+            item.outcomes.append(outcome)
+
+
+def _follow_up_text(row: Activity, builds) -> str:
+    verb, detail = row.verb, row.detail or ""
+    if verb == "site.live":
+        return f"live at {detail}" if detail else "live"
+    if verb.endswith(".done"):
+        return "finished"
+    if verb == "build.live":
+        return f"{renumber_builds(detail, builds)} is live"
+    if verb == "site.deleted":
+        return "deleted, with its bucket and distribution"
+    if verb == "edge_release.published":
+        return "published"
+    if verb.endswith(".failed"):
+        return f"failed: {detail}" if detail else "failed"
+    return verb
+
+
+def _outcome(row: Activity, builds) -> Outcome | None:
+    verb, detail = row.verb, row.detail or ""
+    if verb == "config.revision":
+        match = REVISION_RE.match(detail)
+        return Outcome(f"config revision {match.group(1)}" if match else "new config revision", "off", row.at)
+    if verb == "config.invalid":
+        if detail.strip() == "site.hosts: must not be empty":
+            # Before CloudFront gives a site without custom names its address, there is nothing to publish under.
+            return Outcome("config waits for the site's address", "off", row.at)
+        return Outcome(f"config refused: {detail}", "bad", row.at)
+    if verb in ("site.provision", "build.upload", "site.redeploy"):
+        return None  # said by the sentence of the action that started it
+    if verb.endswith(".failed"):
+        return Outcome(_follow_up_text(row, builds), "bad", row.at)
+    return Outcome(_follow_up_text(row, builds), "ok", row.at)
+
+
+# --- Deployments and the site's state -------------------------------------------------------------------
+
+
+def cloudfront_is_local() -> bool:
+    """Whether "CloudFront" is the local stand-in (moto and the gateway), which takes seconds, not minutes."""
+    return bool(settings.GATEHOUSE_AWS_ENDPOINT_URL)
+
+
+def cloudfront_wait() -> str:
+    return "the local stand-in takes a few seconds" if cloudfront_is_local() else "CloudFront usually takes 5 to 15 minutes"
+
+
+@dataclass
+class SiteState:
+    """What a viewer gets at the site right now, in one badge and one sentence."""
+
+    status: str
+    label: str
+    explanation: str = ""
+
+
+def site_state(site: ProtectedSite, *, building: bool | None = None) -> SiteState:
+    Status = ProtectedSite.Status
+    if site.status == Status.LIVE and site.disabled:
+        return SiteState("disabled", "disabled", "Viewers get a “not available” page. Enable the site to let them back in.")
+    if site.status == Status.LIVE and not site.live_build_id:
+        if building is None:
+            building = site.deployments.filter(
+                kind=Deployment.Kind.BUILD, status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING]
+            ).exists()
+        if building:
+            return SiteState(
+                "uploading",
+                "live, build uploading",
+                "The address answers and sign-in works, but the build is still uploading: "
+                "a viewer who signs in gets an error page until it is live (progress under Deployments).",
+            )
+        return SiteState(
+            "no_build",
+            "no build",
+            "The address answers and sign-in works, but no build is live: a viewer who signs in gets an error page. "
+            "Upload a build.",
+        )
+    if site.status == Status.LIVE:
+        return SiteState("live", "live")
+    return SiteState(site.status, site.get_status_display())
+
+
+def deployment_note(deployment: Deployment) -> str:
+    """The deployment's message, worded so it agrees with its badge."""
+    message = deployment.message or ""
+    if deployment.status == Deployment.Status.SUCCEEDED and message.startswith("CloudFront is applying the settings"):
+        if cloudfront_is_local():
+            return "The local stand-in applied the settings at once."
+        return "CloudFront has the new settings and spreads them to its edge locations over the next few minutes."
+    return message

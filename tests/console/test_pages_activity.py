@@ -1,0 +1,111 @@
+"""The Activity page reads as sentences: one item per action, site names, per-site build numbers.
+
+The chains are made by the real services, deployments driven against moto's
+server, so the rows are exactly what the services record.
+"""
+
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+from sites.models import Activity, Build, ProtectedSite
+from sites.services import site_actions
+from sites.services.provisioning import build_upload_start, site_provision_start, site_redeploy_start
+from sites.services.sites import site_create
+from tests.console.pages_support import fast_passwords, make_zip, staff_client  # noqa: F401
+from tests.console.provisioning_support import aws, drive  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _stage():
+    return default_storage.save("staged-builds/test/build.zip", ContentFile(make_zip()))
+
+
+def _onboard(provider, actor, *, slug, name, capture):
+    """What the onboarding view does, in one request."""
+    with capture(execute=True):
+        site = site_create(actor=actor, reason="site onboarded", client="Acme", name=name, slug=slug, provider=provider, allow_any_user=True)
+        provisioning = site_provision_start(site=site, actor=actor)
+        upload = build_upload_start(site=site, staged_name=_stage(), actor=actor)
+    return site, provisioning, upload
+
+
+def _items(client, **params):
+    page = client.get(reverse("sites:activity"), params).content.decode()
+    return page, re.findall(r'<li class="feed-item" data-verb="([^"]+)"', page)
+
+
+def _text(html):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_each_action_is_one_sentence_with_site_names_and_per_site_build_numbers(
+    aws, staff_client, provider, alice, django_capture_on_commit_callbacks, sent_tasks
+):
+    capture = django_capture_on_commit_callbacks
+    # Another site's builds come first, so the primary keys run ahead of the numbers.
+    other, provisioning, upload = _onboard(provider, alice, slug="globex-pilot", name="Globex pilot", capture=capture)
+    with capture(execute=True):
+        drive(provisioning), drive(upload)
+    site, provisioning, upload = _onboard(provider, alice, slug="acme-q3", name="Q3 prototype", capture=capture)
+    with capture(execute=True):
+        drive(provisioning), drive(upload)
+        drive(build_upload_start(site=site, staged_name=_stage(), actor=alice))
+    first = Build.objects.get(site=site, number=1)
+    assert first.pk > 1  # what the page used to call it: "build 3"
+    with capture(execute=True):
+        site_actions.build_make_live(site=ProtectedSite.objects.get(pk=site.pk), build=first, actor=alice)
+        drive(site_redeploy_start(site=site, actor=alice))
+
+    page, verbs = _items(staff_client, site="acme-q3")
+    text = _text(page)
+    # One item per action, newest first, however many rows each wrote.
+    assert verbs == ["site.redeploy", "build.live", "build.upload", "site.create"], verbs
+    assert Activity.objects.filter(site=site).count() > 2 * len(verbs)
+    assert "alice redeployed Q3 prototype" in text
+    assert "alice rolled Q3 prototype back to build 1" in text
+    assert "alice uploaded build 2 to Q3 prototype" in text and "build 2 is live" in text
+    assert "alice onboarded Q3 prototype" in text and "build 1 is live" in text and "live at " in text
+    # No machine verbs, no slugs in the sentences, no build numbers counted across sites.
+    second = Build.objects.get(site=site, number=2)
+    for machine in ("redeploy.done", "config.revision", "site.live", "acme-q3", f"build {second.pk}"):
+        assert machine not in text
+    assert f'<a href="{reverse("sites:site", args=["acme-q3"])}">Q3 prototype</a>' in page
+    # The filter menu names sites too.
+    assert '<option value="acme-q3" selected>Q3 prototype</option>' in page
+
+
+def test_automatic_rows_without_a_start_are_credited_to_gatehouse(staff_client, site, alice):
+    Activity.objects.all().delete()
+    Activity.record(verb="redeploy.done", site=site, actor=alice)
+    page, verbs = _items(staff_client)
+    assert verbs == ["redeploy.done"]
+    assert 'data-who="system"' in page and "Demo · finished" in _text(page)
+
+
+def test_a_settings_change_and_its_revision_are_one_item(staff_client, site, alice, django_capture_on_commit_callbacks):
+    Activity.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        site_actions.site_disable(site=site, actor=alice)
+    page, verbs = _items(staff_client)
+    assert verbs == ["site.disable"]
+    assert "alice disabled Demo" in _text(page) and "config revision 2" in _text(page)
+
+
+def test_a_site_page_build_number_counts_within_the_site(staff_client, site, provider, alice):
+    other = ProtectedSite.objects.create(client="Globex", name="Pilot", slug="globex", provider=provider, allow_any_user=True)
+    Build.objects.create(site=other, status=Build.Status.READY)
+    Build.objects.create(site=other, status=Build.Status.READY)
+    mine = Build.objects.create(site=site, status=Build.Status.READY, created_by=alice)
+    assert (mine.number, mine.pk) == (1, 3)
+    page = staff_client.get(reverse("sites:builds", args=[site.slug])).content.decode()
+    assert "<strong>Build 1</strong>" in page and "Build 3" not in page
