@@ -435,3 +435,57 @@ def deployment_note(deployment: Deployment) -> str:
             return "The local stand-in applied the settings at once."
         return "CloudFront has the new settings and spreads them to its edge locations over the next few minutes."
     return message
+
+
+# --- Restoring a revision --------------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreChange:
+    name: str
+    label: str
+    today: str
+    restored: str
+
+
+def _setting_text(name: str, value, builds: dict[int, Build]) -> str:
+    from .templatetags.gatehouse import duration
+
+    if value in (None, "", []):
+        return {"not_after": "no end date", "not_before": "no start date", "live_build_id": "no build"}.get(name, "none")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return value.strftime("%d %b %Y %H:%M UTC").lstrip("0")
+    if name == "session_lifetime":
+        return duration(value)
+    if name == "live_build_id":
+        return build_name(value, builds).capitalize()
+    return str(value)
+
+
+def restore_preview(site: ProtectedSite, revision) -> list[RestoreChange]:
+    """What restoring `revision` changes on `site` today: the same comparison revision_restore makes."""
+    from .services.revisions import revision_settings
+
+    values = revision_settings(revision)
+    build_id = values["live_build_id"]
+    builds = site_builds(site)
+    if build_id is not None and (build_id not in builds or builds[build_id].status != Build.Status.READY):
+        # revision_restore keeps today's build when the old one is gone or never finished.
+        values["live_build_id"] = site.live_build_id
+    changes = []
+    for name, value in values.items():
+        current = getattr(site, name)
+        if current != value:
+            changes.append(
+                RestoreChange(
+                    name=name,
+                    label=SETTING_NAMES.get(name, name.replace("_", " ")).capitalize(),
+                    today=_setting_text(name, current, builds),
+                    restored=_setting_text(name, value, builds),
+                )
+            )
+    return changes

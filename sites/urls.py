@@ -24,6 +24,11 @@ urlpatterns = [
     path("sites/<slug:slug>/builds/<int:build_id>/make-live/", site.build_make_live, name="build_make_live"),
     path("sites/<slug:slug>/history/", history.site_history, name="history"),
     path("sites/<slug:slug>/history/<int:number>/restore/", history.revision_restore_view, name="revision_restore"),
+    path(
+        "sites/<slug:slug>/history/<int:number>/restore/confirm/",
+        history.revision_restore_confirm,
+        name="revision_restore_confirm",
+    ),
     path("releases/", releases.releases, name="releases"),
     path("releases/publish/", releases.release_publish, name="release_publish"),
     path("releases/<int:pk>/", releases.release_detail, name="release"),

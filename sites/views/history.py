@@ -47,6 +47,27 @@ def site_history(request, slug):
     )
 
 
+@require_GET
+@staff_required
+def revision_restore_confirm(request, slug, number):
+    """What restoring the revision would change today, and the button that does it."""
+    site = site_or_404(slug)
+    revision = get_object_or_404(ConfigRevision.objects.select_related("created_by"), site=site, number=number)
+    latest = selectors.revisions_for(site).first()
+    return render(
+        request,
+        "sites/revision_restore.html",
+        {
+            "site": site,
+            "revision": revision,
+            "latest": latest,
+            "changes": presenters.restore_preview(site, revision),
+            "reason_text": presenters.renumber_builds(revision.reason, presenters.site_builds(site)),
+            "tab": "history",
+        },
+    )
+
+
 @require_POST
 @staff_required
 def revision_restore_view(request, slug, number):

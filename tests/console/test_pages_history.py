@@ -119,3 +119,33 @@ def test_an_unknown_revision_in_a_diff_is_reported(staff_client, site):
     response = staff_client.get(reverse("sites:history", args=[site.slug]), {"from": 1, "to": 99})
     assert response.status_code == 200
     assert "does not exist" in response.content.decode()
+
+
+def test_restore_first_shows_what_would_change_and_changes_nothing(staff_client, site, publish):
+    def loosen():
+        site.emails = []
+        site.allow_any_user = True
+        site.session_lifetime = 3600
+        site.save()
+
+    publish(loosen)
+    history = staff_client.get(reverse("sites:history", args=[site.slug])).content.decode()
+    confirm_url = reverse("sites:revision_restore_confirm", args=[site.slug, 1])
+    # The history offers a link to the preview, not a one-click POST.
+    assert f'href="{confirm_url}" aria-label="Restore this revision: #1"' in history
+    assert reverse("sites:revision_restore", args=[site.slug, 1]) + '"' not in history
+
+    page = staff_client.get(confirm_url).content.decode()
+    assert site.revisions.count() == 2  # looking is free
+    changes = dict(re.findall(r'<tr data-change="changed" data-setting="(\w+)">(.*?)</tr>', page, re.S))
+    assert set(changes) == {"allow_any_user", "emails", "session_lifetime"}
+    assert "<del>1 hour</del>" in changes["session_lifetime"] and "<ins>8 hours</ins>" in changes["session_lifetime"]
+    assert "<ins>ann@client.example</ins>" in changes["emails"]
+    assert "<del>yes</del>" in changes["allow_any_user"]
+    assert f'action="{reverse("sites:revision_restore", args=[site.slug, 1])}"' in page
+    assert "csrfmiddlewaretoken" in page
+
+
+def test_the_restore_preview_says_when_nothing_would_change(staff_client, site):
+    page = staff_client.get(reverse("sites:revision_restore_confirm", args=[site.slug, 1])).content.decode()
+    assert "would change nothing" in page and 'method="post"' not in page.split("<main", 1)[1]

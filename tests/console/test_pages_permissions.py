@@ -32,6 +32,7 @@ PAGES = {
     "build_upload": ("post", 400),
     "build_make_live": ("post", 302),
     "revision_restore": ("post", 302),
+    "revision_restore_confirm": ("get", 200),
     "release_publish": ("post", 302),
     "release_rollout": ("post", 302),
 }
@@ -57,6 +58,7 @@ def urls(live_site, release, alice):
         "build_upload": [slug],
         "build_make_live": [slug, build.pk],
         "revision_restore": [slug, live_site.revisions.first().number],
+        "revision_restore_confirm": [slug, live_site.revisions.first().number],
         "release": [release.pk],
         "release_progress": [release.pk],
         "release_rollout": [release.pk],
