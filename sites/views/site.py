@@ -124,6 +124,9 @@ def site_build_upload(request, slug):
     site = site_or_404(slug)
     form = BuildUploadForm(request.POST, request.FILES)
     if not form.is_valid():
+        if request.POST.get("from") == "builds":
+            # The error goes back beside the file field it is about, on the tab it came from.
+            return render(request, "sites/builds.html", builds_context(site, upload_form=form), status=400)
         return render(request, "sites/site.html", site_context(site, upload_form=form), status=400)
     with change_context(actor=request.user, reason="new build uploaded"):
         provisioning.build_upload_start(site=site, staged_name=form.staged_name, actor=request.user)
@@ -225,11 +228,11 @@ def site_delete(request, slug):
 @staff_required
 def site_builds(request, slug):
     site = site_or_404(slug)
-    return render(
-        request,
-        "sites/builds.html",
-        {"site": site, "builds": selectors.builds_for(site), "upload_form": BuildUploadForm(), "tab": "builds"},
-    )
+    return render(request, "sites/builds.html", builds_context(site))
+
+
+def builds_context(site: ProtectedSite, **forms) -> dict:
+    return {"site": site, "builds": selectors.builds_for(site), "upload_form": BuildUploadForm(), "tab": "builds", **forms}
 
 
 @require_POST

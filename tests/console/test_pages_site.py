@@ -1,5 +1,6 @@
 """The site page and its actions, builds, and edge releases."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -101,6 +102,20 @@ def test_a_refused_build_upload_keeps_nothing_staged_and_says_why(staff_client, 
     response = staff_client.post(_url("build_upload", live_site), {"build": upload})
     assert response.status_code == 400
     assert "no index.html at its top level" in response.content.decode()
+    assert provisioning_calls == []
+
+
+def test_a_bad_zip_from_the_builds_tab_stays_on_the_builds_tab_with_the_error_beside_the_file(
+    staff_client, live_site, provisioning_calls
+):
+    upload = SimpleUploadedFile("site.zip", b"not a zip at all")
+    response = staff_client.post(_url("build_upload", live_site), {"build": upload, "from": "builds"})
+    assert response.status_code == 400
+    assert response.templates[0].name == "sites/builds.html"
+    page = response.content.decode()
+    assert '<a href="%s" aria-current="page">Builds</a>' % _url("builds", live_site) in page
+    field = re.search(r'<div class="field has-error"[^>]*id="row-build">(.*?)</div>', page, re.S)
+    assert field and 'type="file"' in field[1] and 'class="error"' in field[1]
     assert provisioning_calls == []
 
 
