@@ -402,7 +402,7 @@ class SiteState:
 
 def site_state(site: ProtectedSite, *, building: bool | None = None) -> SiteState:
     Status = ProtectedSite.Status
-    if site.status == Status.LIVE and site.disabled:
+    if site.disabled and site.status != Status.DELETING:
         return SiteState("disabled", "disabled", "Viewers get a “not available” page. Enable the site to let them back in.")
     if site.status == Status.LIVE and not site.live_build_id:
         if building is None:

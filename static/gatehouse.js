@@ -49,10 +49,43 @@
     setTimeout(function () {
       fetch(region.getAttribute("data-live-url"), { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
-        .then(function (html) { region.innerHTML = html; poll(region); })
+        .then(function (html) {
+          // Keep open what the reader opened; the fresh list folds finished deployments again.
+          var opened = Array.from(region.querySelectorAll("[data-deployment-id] > details[open]")).map(function (d) {
+            return d.parentNode.getAttribute("data-deployment-id");
+          });
+          region.innerHTML = html;
+          opened.forEach(function (id) {
+            var details = region.querySelector('[data-deployment-id="' + id + '"] > details');
+            if (details) details.open = true;
+          });
+          localTimes(region);
+          poll(region);
+        })
         .catch(function () { setTimeout(function () { poll(region); }, 3000); });
     }, 1500);
   }
+  // Times are written in UTC (quotable in a ticket, comparable with AWS logs);
+  // this adds the reader's own clock beside them when it differs.
+  function localTimes(root) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.querySelector(".local")) return;
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when) || when.getTimezoneOffset() === 0) return;
+      var text = new Intl.DateTimeFormat(undefined, {
+        day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+      }).format(when);
+      var span = document.createElement("span");
+      span.className = "local";
+      span.setAttribute("data-zone", zone);
+      span.textContent = " · " + text;
+      el.appendChild(span);
+    });
+  }
+  localTimes(document);
+
   document.querySelectorAll("[data-live-url]").forEach(poll);
 
   // Fields that follow the identity provider preset: data-presets="auth0 okta".

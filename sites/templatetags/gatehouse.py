@@ -57,6 +57,8 @@ STATUS_TONES = {
     "skipped": "off",
     "draft": "off",
     "disabled": "off",
+    # A live site with no build yet: the address answers but serves nothing.
+    "no_build": "warn",
 }
 
 
@@ -108,3 +110,26 @@ def took(start, end):
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+
+
+@register.simple_tag
+def cloudfront_wait():
+    """How long a distribution change takes here: minutes on CloudFront, seconds on the local stand-in."""
+    from ..presenters import cloudfront_wait as wait
+
+    return wait()
+
+
+@register.filter
+def deployment_note(deployment):
+    from ..presenters import deployment_note as note
+
+    return note(deployment)
+
+
+@register.simple_tag
+def site_state(site):
+    """What a viewer gets at the site right now (see presenters.site_state)."""
+    from ..presenters import site_state as state
+
+    return state(site)

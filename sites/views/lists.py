@@ -28,6 +28,7 @@ def dashboard(request):
     now = timezone.now()
     for site in page:
         site.expiry = selectors.expiry_state(site, now)
+        site.addresses = [{"host": host, "url": site.public_origin(host) + "/"} for host in site.config_hosts]
     return render(
         request,
         "sites/dashboard.html",

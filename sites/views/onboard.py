@@ -6,6 +6,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from .. import presenters
 from ..context import change_context
 from ..forms import PRESET_FIELDS, OnboardForm, ProviderCheckForm
 from ..services.sites import site_create
@@ -45,7 +46,7 @@ def _create(request, form: OnboardForm):
         provisioning.build_upload_start(site=site, staged_name=form.staged_name, actor=actor)
     messages.success(
         request,
-        f"{site.name} is saved and provisioning has started. CloudFront usually takes 5 to 15 minutes; "
+        f"{site.name} is saved and provisioning has started ({presenters.cloudfront_wait()}); "
         "meanwhile, register the callback and sign-out URLs below at the provider.",
     )
     return site

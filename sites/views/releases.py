@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import selectors
+from .. import presenters, selectors
 from ..context import change_context
 from ..models import EdgeRelease, ProtectedSite
 from ..services import provisioning
@@ -129,6 +129,6 @@ def release_rollout(request, pk):
     what = sites[0].slug if len(sites) == 1 else f"{len(sites)} sites"
     messages.success(
         request,
-        f"Rolling {release.version} out to {what}. Each CloudFront distribution takes about 5 to 15 minutes; progress per site shows below.",
+        f"Rolling {release.version} out to {what} ({presenters.cloudfront_wait()} a site); progress per site shows below.",
     )
     return redirect("sites:release", pk=release.pk)

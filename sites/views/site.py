@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import selectors
+from .. import presenters, selectors
 from ..context import change_context
 from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm, SiteEditForm
 from ..models import Build, ProtectedSite
@@ -45,7 +45,7 @@ def _not_live_reason(site: ProtectedSite) -> str:
         return "The site is being deleted."
     if site.status == Status.FAILED:
         return "Provisioning failed before CloudFront had a distribution; see the deployment for the reason."
-    return "Not live yet: provisioning is still running (CloudFront usually takes 5 to 15 minutes)."
+    return f"Not live yet: provisioning is still running ({presenters.cloudfront_wait()})."
 
 
 def site_context(site: ProtectedSite, **forms) -> dict:
@@ -113,7 +113,7 @@ def site_redeploy(request, slug):
     messages.success(
         request,
         "Redeploy started: the config is uploaded again, CloudFront's settings re-applied and its cache cleared. "
-        "Progress shows below; CloudFront takes a few minutes to finish.",
+        f"Progress shows below ({presenters.cloudfront_wait()}).",
     )
     return _back(site, "#deployments")
 
@@ -203,7 +203,7 @@ def site_move_release(request, slug):
         return _back(site)
     messages.success(
         request,
-        f"Moving to edge release {release.version}: CloudFront deploys the new function version in about 5 to 15 minutes.",
+        f"Moving to edge release {release.version}: progress shows below ({presenters.cloudfront_wait()}).",
     )
     return _back(site, "#deployments")
 
@@ -292,7 +292,7 @@ def site_edit(request, slug):
                 # CloudFront only answers for a name once the distribution lists it.
                 with change_context(actor=request.user, reason=reason):
                     provisioning.site_redeploy_start(site=site, actor=request.user)
-                text += " The host names also change on CloudFront: a redeploy has started and takes 5 to 15 minutes."
+                text += f" The host names also change on CloudFront: a redeploy has started ({presenters.cloudfront_wait()})."
                 messages.success(request, text)
                 return _back(site, "#deployments")
             messages.success(request, text)

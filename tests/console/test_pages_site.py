@@ -28,6 +28,9 @@ def _post(client, url, data=None, *, capture):
 
 
 def test_the_site_page_shows_what_to_register_and_masks_secrets(staff_client, live_site):
+    # Live means serving a build (issue 8): give the site the build provisioning uploads.
+    build = Build.objects.create(site=live_site, status=Build.Status.READY, prefix="builds/1")
+    ProtectedSite.objects.filter(pk=live_site.pk).update(live_build=build)
     page = staff_client.get(_url("site", live_site)).content.decode()
     for host in ("demo.acme.example", "d1234abcd.cloudfront.net"):
         assert live_site.callback_url(host) in page
@@ -103,6 +106,53 @@ def test_a_refused_build_upload_keeps_nothing_staged_and_says_why(staff_client, 
     assert response.status_code == 400
     assert "no index.html at its top level" in response.content.decode()
     assert provisioning_calls == []
+
+
+def test_a_live_site_without_a_build_says_what_a_viewer_gets(staff_client, live_site, alice):
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    assert '<div class="site-status" aria-label="Status"><span class="badge tone-warn" data-status="no_build">no build</span>' in page
+    assert "a viewer who signs in gets an error page" in page
+    Deployment.objects.create(site=live_site, kind=Deployment.Kind.BUILD, status="running", started_by=alice)
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    assert 'data-status="uploading">live, build uploading</span>' in page
+    assert "the build is still uploading" in page and "none yet: the first build is still uploading" in page
+    build = Build.objects.create(site=live_site, status=Build.Status.READY, prefix="builds/1")
+    ProtectedSite.objects.filter(pk=live_site.pk).update(live_build=build)
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    assert 'data-status="live">live</span>' in page and "none yet" not in page.split("Live build", 1)[1].split("</dd>", 1)[0]
+
+
+def test_finished_deployments_fold_to_one_line_and_a_running_one_stays_open(staff_client, live_site, alice):
+    done = Deployment.objects.create(site=live_site, kind=Deployment.Kind.REDEPLOY, status="succeeded", started_by=alice,
+                                     message="CloudFront is applying the settings (a few minutes)")
+    DeploymentStep.objects.create(deployment=done, name="CloudFront settings", status="succeeded",
+                                  message="settings re-applied with arn:aws:lambda:us-east-1:123456789012:function:gatehouse-edge:3")
+    running = Deployment.objects.create(site=live_site, kind=Deployment.Kind.BUILD, status="running", started_by=alice)
+    fragment = staff_client.get(_url("site_deployments", live_site)).content.decode()
+    blocks = dict(re.findall(r'data-deployment-id="(\d+)"[^>]*>\s*(?:\{#.*?#\}\s*)?<details\s*(open)?>', fragment, re.S))
+    assert blocks == {str(running.pk): "open", str(done.pk): ""}
+    assert "<summary" in fragment
+    # "Succeeded" never sits beside "CloudFront is applying the settings".
+    assert "CloudFront is applying the settings" not in fragment
+
+
+def test_the_local_stand_in_is_not_promised_as_cloudfront_minutes(staff_client, live_site, settings):
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = "http://127.0.0.1:5000"
+    ProtectedSite.objects.filter(pk=live_site.pk).update(status=ProtectedSite.Status.PROVISIONING)
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    assert "5 to 15 minutes" not in page and "the local stand-in takes a few seconds" in page
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = None
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    assert "CloudFront usually takes 5 to 15 minutes" in page
+
+
+def test_dashboard_addresses_are_links_and_every_page_names_a_favicon(staff_client, live_site, client):
+    page = staff_client.get(reverse("sites:dashboard")).content.decode()
+    assert '<a href="http://demo.acme.example:8080/" target="_blank" rel="noopener">demo.acme.example</a>' in page
+    assert '<a href="http://d1234abcd.cloudfront.net:8080/" target="_blank" rel="noopener">d1234abcd.cloudfront.net</a>' in page
+    assert 'rel="icon" href="/static/favicon.svg"' in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/favicon.svg"
 
 
 def test_a_bad_zip_from_the_builds_tab_stays_on_the_builds_tab_with_the_error_beside_the_file(
