@@ -291,7 +291,7 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
         if until == "no end date" or not until:
             sentence = format_html("{} removed the end date of {}", who, site)
         else:
-            sentence = format_html("{} extended access to {} until {}", who, site, until)
+            sentence = format_html("{} extended access to {} until {}", who, site, _day(until))
         detail = ""
     elif verb == "site.disable":
         sentence = format_html("{} disabled {}", who, site)
@@ -339,10 +339,29 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
         sentence = format_html("{} · {} {}", who, verb.replace(".", " ").replace("_", " "), site)
     item.sentence = sentence
     item.detail = renumber_builds(detail, builds)
+    revisions = []
     for row in item.rows[1:]:
+        if row.verb == "config.revision":
+            match = REVISION_RE.match(row.detail or "")
+            revisions.append(match.group(1) if match else "")
+            continue
         outcome = _outcome(row, builds)
         if outcome and all(o.text != outcome.text for o in item.outcomes):
             item.outcomes.append(outcome)
+    numbers = [n for n in revisions if n]
+    if numbers:
+        # One chip for the revisions an action published: the last is what the edge serves.
+        text = f"config revision {numbers[0]}" if len(numbers) == 1 else f"config revisions {numbers[0]}–{numbers[-1]}"
+        item.outcomes.insert(0, Outcome(text, "off", item.rows[-1].at))
+
+
+def _day(text: str) -> str:
+    """ "2027-01-30 22:45 UTC" as the pages write times: "30 Jan 2027 22:45 UTC"."""
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return text
+    return moment.strftime("%d %b %Y %H:%M UTC").lstrip("0")
 
 
 def _follow_up_text(row: Activity, builds) -> str:
