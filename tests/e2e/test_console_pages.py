@@ -340,8 +340,11 @@ def test_staff_onboard_a_site_watch_it_go_live_change_it_roll_back_and_redeploy(
         expect(secret_row.locator("td.value")).to_have_text(re.compile(r"^secret (changed|unchanged|added|removed)$"))
     shot(page, "history-diff")
 
-    # Restore the revision before: the old end date comes back as a new revision.
-    page.get_by_role("button", name=f"Restore this revision: #{newest - 1}").click()
+    # Restore the revision before: first what would change, then the old end date comes back as a new revision.
+    page.get_by_role("link", name=f"Restore this revision: #{newest - 1}").click()
+    expect(page.locator('#restore-changes tr[data-setting="not_after"]')).to_be_visible()
+    shot(page, "restore-confirm")
+    page.get_by_role("button", name=f"Restore revision {newest - 1}").click()
     expect(page.get_by_role("status").filter(has_text=f"Revision {newest - 1}'s settings are back")).to_be_visible()
     expect(page.locator("tr[data-revision]").first).to_have_attribute("data-revision", str(newest + 1))
     assert ProtectedSite.objects.get(slug=slug).not_after == old_end
@@ -375,9 +378,11 @@ def test_staff_onboard_a_site_watch_it_go_live_change_it_roll_back_and_redeploy(
     expect(older).to_contain_text(re.compile(r"\d+\s(bytes|KB)"))
     expect(older).to_contain_text("2 files")
     first_build = older.get_attribute("data-build")
+    first_number = older.get_attribute("data-build-number")
+    assert first_number == "1"  # counted within the site
     shot(page, "builds")
-    page.get_by_role("button", name=f"Make live: build {first_build}").click()
-    expect(page.get_by_role("status").filter(has_text=f"Build {first_build} is live")).to_be_visible()
+    page.get_by_role("button", name=f"Make live: build {first_number}").click()
+    expect(page.get_by_role("status").filter(has_text=f"Build {first_number} is live")).to_be_visible()
     expect(page.locator(f'tr[data-build="{first_build}"]')).to_have_attribute("data-live", "true")
     wait_for(lambda: config_settled(slug), timeout=60, worker=worker, what="the rollback's config upload")
     reload_until(viewer, site_url + "/", "Build one")
@@ -414,13 +419,17 @@ def test_staff_onboard_a_site_watch_it_go_live_change_it_roll_back_and_redeploy(
     page.get_by_label("Site").select_option(slug)
     page.get_by_label("Person").select_option(STAFF)
     page.get_by_role("button", name="Filter").click()
-    entries = page.locator("tr[data-verb]")
+    entries = page.locator("[data-verb]")
     expect(entries.first).to_be_visible()
     for verb in ("site.create", "site.extend", "config.restore", "build.upload", "site.redeploy"):
-        expect(page.locator(f'tr[data-verb="{verb}"]').first).to_be_visible()
+        expect(page.locator(f'[data-verb="{verb}"]')).to_have_count(1)  # one item per action
     for entry in entries.all():
-        expect(entry.locator('td[data-label="Who"]')).to_have_text(STAFF)
-        expect(entry.locator('td[data-label="Site"]')).to_have_text(slug)
+        expect(entry).to_have_attribute("data-who", STAFF)
+        expect(entry).to_have_attribute("data-site", slug)
+        # Sentences name the site, never its slug.
+        expect(entry.locator(".feed-sentence")).to_contain_text(re.compile(rf"^{STAFF} .*Q3 demo"))
+    expect(page.locator('[data-verb="build.live"]')).to_contain_text(f"{STAFF} rolled Q3 demo back to build 1")
+    expect(page.get_by_text("redeploy.done")).to_have_count(0)
     shot(page, "activity")
 
     # Sign out: back to the sign-in page on the next visit.
@@ -503,8 +512,10 @@ def test_staff_change_the_access_rules_and_restore_them_the_edge_follows(
     expect(domains_row).to_contain_text("consultancy.example")
     shot(page, "history-diff-access-rules")
 
-    # Restore: bob is out again.
-    page.get_by_role("button", name=f"Restore this revision: #{newest - 1}").click()
+    # Restore: the preview names the domains that go, then bob is out again.
+    page.get_by_role("link", name=f"Restore this revision: #{newest - 1}").click()
+    expect(page.locator('#restore-changes tr[data-setting="email_domains"] del')).to_contain_text("consultancy.example")
+    page.get_by_role("button", name=f"Restore revision {newest - 1}").click()
     expect(page.get_by_role("status").filter(has_text=f"Revision {newest - 1}'s settings are back")).to_be_visible()
     wait_for(lambda: config_settled(slug), timeout=60, worker=worker, what="the restored config upload")
     wait_for(lambda: "No access" in bob_sees(), timeout=30, worker=worker, what="bob to be refused again")
