@@ -446,9 +446,33 @@ def site_state(site: ProtectedSite, *, building: bool | None = None) -> SiteStat
     return SiteState(site.status, site.get_status_display())
 
 
+# Revisions a deployment step publishes (services/provisioning's config step):
+# automatic, though recorded as the person who started the deployment.
+DEPLOYMENT_REASONS = re.compile(r"(distribution created|redeployed|build \d+ is live)")
+
+
+def revision_author(revision) -> str:
+    """Who made a revision, as the history says it: a deployment's own step is Gatehouse's."""
+    if DEPLOYMENT_REASONS.fullmatch(revision.reason or ""):
+        return f"Gatehouse, for {revision.actor_name}" if revision.created_by_id else "Gatehouse"
+    return revision.actor_name
+
+
+def _own_build_number(deployment: Deployment, text: str) -> str:
+    """The services write a build by its primary key; say the site's own number."""
+    build = deployment.build if deployment.build_id else None
+    if not build or not build.number or build.number == build.pk:
+        return text
+    return re.sub(rf"\bbuild {build.pk}\b", f"build {build.number}", text)
+
+
+def step_message(step, deployment: Deployment) -> str:
+    return _own_build_number(deployment, step.message or "")
+
+
 def deployment_note(deployment: Deployment) -> str:
     """The deployment's message, worded so it agrees with its badge."""
-    message = deployment.message or ""
+    message = _own_build_number(deployment, deployment.message or "")
     if deployment.status == Deployment.Status.SUCCEEDED and message.startswith("CloudFront is applying the settings"):
         if cloudfront_is_local():
             return "The local stand-in applied the settings at once."

@@ -128,6 +128,13 @@ def deployment_note(deployment):
 
 
 @register.simple_tag
+def step_message(step, deployment):
+    from ..presenters import step_message as message
+
+    return message(step, deployment)
+
+
+@register.simple_tag
 def site_state(site):
     """What a viewer gets at the site right now (see presenters.site_state)."""
     from ..presenters import site_state as state

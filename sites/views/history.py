@@ -31,6 +31,7 @@ def site_history(request, slug):
     for revision in page:
         # The services write "build 7" by primary key; staff know the site's own numbers.
         revision.reason_text = presenters.renumber_builds(revision.reason, builds)
+        revision.author = presenters.revision_author(revision)
     old_n, new_n = _number(request.GET.get("from")), _number(request.GET.get("to"))
     diff = old = new = None
     if old_n is not None and new_n is not None:

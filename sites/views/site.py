@@ -50,6 +50,8 @@ def _not_live_reason(site: ProtectedSite) -> str:
 
 def site_context(site: ProtectedSite, **forms) -> dict:
     latest = selectors.revisions_for(site).first()
+    if latest is not None:
+        latest.reason_text = presenters.renumber_builds(latest.reason, presenters.site_builds(site))
     keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
     context = {
         "site": site,

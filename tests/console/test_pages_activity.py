@@ -45,7 +45,7 @@ def _items(client, **params):
 
 
 def _text(html):
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
 def test_each_action_is_one_sentence_with_site_names_and_per_site_build_numbers(
@@ -64,6 +64,7 @@ def test_each_action_is_one_sentence_with_site_names_and_per_site_build_numbers(
     assert first.pk > 1  # what the page used to call it: "build 3"
     with capture(execute=True):
         site_actions.build_make_live(site=ProtectedSite.objects.get(pk=site.pk), build=first, actor=alice)
+    with capture(execute=True):
         drive(site_redeploy_start(site=site, actor=alice))
 
     page, verbs = _items(staff_client, site="acme-q3")
@@ -82,6 +83,14 @@ def test_each_action_is_one_sentence_with_site_names_and_per_site_build_numbers(
     assert f'<a href="{reverse("sites:site", args=["acme-q3"])}">Q3 prototype</a>' in page
     # The filter menu names sites too.
     assert '<option value="acme-q3" selected>Q3 prototype</option>' in page
+
+    # History: a deployment's own revisions are Gatehouse's, and builds carry the site's numbers.
+    history = _text(staff_client.get(reverse("sites:history", args=["acme-q3"])).content.decode())
+    assert "Gatehouse, for alice distribution created" in history
+    assert "Gatehouse, for alice build 2 is live" in history and f"build {second.pk} is live" not in history
+    assert "alice build 1 made live" in history
+    fragment = _text(staff_client.get(reverse("sites:site_deployments", args=["acme-q3"])).content.decode())
+    assert f"build {second.pk}" not in fragment and "build 2 is live" in fragment
 
 
 def test_automatic_rows_without_a_start_are_credited_to_gatehouse(staff_client, site, alice):
