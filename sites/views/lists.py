@@ -28,6 +28,10 @@ def dashboard(request):
     now = timezone.now()
     for site in page:
         site.expiry = selectors.expiry_state(site, now)
+        # The same state the site page shows; the last deployment says whether a build is on its way.
+        site.state = presenters.site_state(
+            site, building=site.last_deployment_kind == "build" and site.last_deployment_status in ("queued", "running")
+        )
         site.addresses = [{"host": host, "url": site.public_origin(host) + "/"} for host in site.config_hosts]
     return render(
         request,

@@ -148,6 +148,8 @@ def test_the_local_stand_in_is_not_promised_as_cloudfront_minutes(staff_client, 
 
 def test_dashboard_addresses_are_links_and_every_page_names_a_favicon(staff_client, live_site, client):
     page = staff_client.get(reverse("sites:dashboard")).content.decode()
+    # The dashboard agrees with the site page about a live site that serves no build.
+    assert 'data-status="no_build">no build</span>' in page
     assert '<a href="http://demo.acme.example:8080/" target="_blank" rel="noopener">demo.acme.example</a>' in page
     assert '<a href="http://d1234abcd.cloudfront.net:8080/" target="_blank" rel="noopener">d1234abcd.cloudfront.net</a>' in page
     assert 'rel="icon" href="/static/favicon.svg"' in page
