@@ -59,6 +59,8 @@ CONSEQUENCES = {"config.revision", "config.invalid"}
 SAME_REQUEST = timedelta(seconds=5)
 # How far either side of a page the log is read to find the rest of a chain.
 CHAIN_REACH = timedelta(hours=6)
+# At most this many rows around a page are read for that (a busy hour must not read the whole log).
+CONTEXT_LIMIT = 5000
 
 BUILD_RE = re.compile(r"\bbuild (\d+)\b")
 REVISION_RE = re.compile(r"^revision (\d+): (.*)$", re.S)
@@ -80,6 +82,8 @@ class ActivityItem:
     sentence: SafeString = SafeString("")
     detail: str = ""
     outcomes: list[Outcome] = field(default_factory=list)
+    # A step Gatehouse took by itself, though the row names the person who started it.
+    automatic: bool = False
 
     @property
     def at(self) -> datetime:
@@ -92,7 +96,7 @@ class ActivityItem:
     @property
     def who(self) -> str:
         """Who did it; "" for Gatehouse itself (an automatic step is not the person who started the chain)."""
-        if not self.head.actor_id or _is_follow_up(self.head):
+        if not self.head.actor_id or self.automatic or _is_follow_up(self.head):
             return ""
         return self.head.actor.get_username()
 
@@ -143,6 +147,7 @@ def _context_rows(entries: list[Activity]) -> list[Activity]:
     end = max(row.at for row in entries) + CHAIN_REACH
     rows = {row.pk: row for row in entries}
     nearby = Activity.objects.select_related("actor", "site").filter(at__gte=start, at__lte=end, site_slug__in=slugs)
+    nearby = nearby.order_by("-at", "-pk")[:CONTEXT_LIMIT]
     for row in nearby:
         rows.setdefault(row.pk, row)
     return sorted(rows.values(), key=lambda row: (row.at, row.pk))
@@ -168,10 +173,11 @@ def _group(rows: list[Activity]) -> list[ActivityItem]:
                     item = candidate
                     break
         elif row.verb in CONSEQUENCES:
-            if candidates:
-                last = candidates[-1]
-                if row.at - last.rows[-1].at <= SAME_REQUEST or _chain_open(last):
-                    item = last
+            if candidates and row.at - candidates[-1].rows[-1].at <= SAME_REQUEST:
+                item = candidates[-1]
+            else:
+                # Published by a deployment step later on: the action whose deployment is still running.
+                item = next((c for c in reversed(candidates) if _chain_open(c)), None)
         elif candidates:
             last = candidates[-1]
             if (
@@ -326,6 +332,8 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
     elif verb == "config.revision":
         match = REVISION_RE.match(detail)
         number, reason = (match.group(1), match.group(2)) if match else ("", detail)
+        if DEPLOYMENT_REASONS.fullmatch(reason):
+            who, item.automatic = "Gatehouse", True
         sentence = format_html("{} published config revision {} of {}", who, number, site)
         detail = renumber_builds(reason, builds)
     elif verb == "config.invalid":

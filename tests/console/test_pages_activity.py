@@ -15,7 +15,7 @@ from sites.models import Activity, Build, ProtectedSite
 from sites.services import site_actions
 from sites.services.provisioning import build_upload_start, site_provision_start, site_redeploy_start
 from sites.services.sites import site_create
-from tests.console.pages_support import fast_passwords, make_zip, staff_client  # noqa: F401
+from tests.console.pages_support import bob, fast_passwords, make_zip, staff_client  # noqa: F401
 from tests.console.provisioning_support import aws, drive  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +118,29 @@ def test_a_site_page_build_number_counts_within_the_site(staff_client, site, pro
     assert (mine.number, mine.pk) == (1, 3)
     page = staff_client.get(reverse("sites:builds", args=[site.slug])).content.decode()
     assert "<strong>Build 1</strong>" in page and "Build 3" not in page
+
+
+def test_a_revision_a_running_deployment_publishes_joins_that_deployment_not_the_last_click(
+    staff_client, site, alice, bob
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Activity.objects.all().delete()
+    t0 = timezone.now() - timedelta(minutes=5)
+
+    def row(verb, actor, seconds, detail=""):
+        Activity.objects.create(verb=verb, site=site, site_slug=site.slug, actor=actor, detail=detail, at=t0 + timedelta(seconds=seconds))
+
+    row("site.redeploy", alice, 0)
+    row("site.disable", bob, 20, "site disabled")
+    row("config.revision", bob, 20.2, "revision 4: site disabled")
+    row("config.revision", alice, 90, "revision 5: redeployed")
+    row("redeploy.done", alice, 91)
+    page, verbs = _items(staff_client)
+    assert verbs == ["site.disable", "site.redeploy"]
+    items = re.findall(r'<li class="feed-item".*?</li>', page, re.S)
+    assert "bob disabled Demo" in _text(items[0]) and "config revision 4" in _text(items[0])
+    assert "alice redeployed Demo" in _text(items[1])
+    assert "config revision 5" in _text(items[1]) and "finished" in _text(items[1])
