@@ -1,8 +1,7 @@
 # The edge function runs on python3.12 (GATEHOUSE_EDGE_RUNTIME); its .pyc
 # files must be written by a CPython 3.12 (docs/provisioning.md). Only the
 # interpreter is taken, from the official image (both -slim tags follow the
-# same Debian release);
-# it never runs the console.
+# same Debian release); it never runs the console.
 FROM python:3.12-slim AS edge-python
 
 FROM python:3.11-slim
