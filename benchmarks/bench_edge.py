@@ -46,11 +46,23 @@ from edge_runtime import config, handler, oidc, tokens  # noqa: E402
 
 def median_us(fn, *, number, repeat=15):
     """Median per-call time of ``fn`` in microseconds (this thread's CPU time)."""
-    return paired_us({"fn": fn}, number=number, repeat=repeat)["fn"]
+    return paired_us({"fn": fn}, number=number, repeat=repeat)[0]["fn"]
+
+
+def turns(samples):
+    """(median of each, median over the turns of each one's ratio to the first, the baseline).
+
+    A ratio is taken within a turn, where the figure and its baseline ran
+    back to back under the same load.
+    """
+    baseline = next(iter(samples.values()))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    ratios = {name: statistics.median(v / b for v, b in zip(values, baseline)) for name, values in samples.items()}
+    return medians, ratios
 
 
 def paired_us(fns, *, number, repeat=15):
-    """Median per-call time of each function, measured in turns (a figure and its baseline)."""
+    """Per-call microseconds of each function, measured in turns; the first is the baseline."""
     samples = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
@@ -58,7 +70,7 @@ def paired_us(fns, *, number, repeat=15):
             for _ in range(number):
                 fn()
             samples[name].append((time.thread_time() - start) / number * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return turns(samples)
 
 
 def site_doc(provider_keys, algs):
@@ -159,8 +171,8 @@ def published_zip():
     return data, settings.GATEHOUSE_EDGE_RUNTIME, settings.GATEHOUSE_EDGE_BUILD_PYTHON or None
 
 
-def import_ms(executable, folder, statements, runs=21):
-    """Median import time of each statement in a fresh ``executable``, run in ``folder``.
+def import_ms(executable, folder, statements, runs=31):
+    """Import time of each statement in a fresh ``executable``, run in ``folder``; the first is the baseline.
 
     The statements take turns, so a busy moment on the machine falls on all
     of them alike. ``/var/task`` is read-only: nothing may write a .pyc there,
@@ -173,7 +185,7 @@ def import_ms(executable, folder, statements, runs=21):
             code = f"import time; t = time.process_time(); {statement}; print((time.process_time() - t) * 1000)"
             out = subprocess.run([executable, "-s", "-c", code], cwd=folder, env=env, capture_output=True, text=True, check=True)
             samples[statement].append(float(out.stdout))
-    return {statement: statistics.median(values) for statement, values in samples.items()}
+    return turns(samples)
 
 
 def sources_size(data):
@@ -227,16 +239,17 @@ def main():
     deadline = oidc.Deadline(ctx)
     oidc.verify_id_token(cfg, rs_token, "n-1", now, deadline)
 
-    # (name, value, unit, baseline name, baseline value, ratio bound, absolute bound)
+    # (name, median, unit, baseline name, baseline median, ratio, ratio bound, absolute bound)
     rows = []
-    per_request = paired_us({"floor": floor, "valid": valid_session}, number=5000, repeat=21)
+    per_request, per_request_ratio = paired_us({"floor": floor, "valid": valid_session}, number=5000, repeat=21)
     rows.append(
-        ("handler, valid session, cached config", per_request["valid"], "us", "no-op handler", per_request["floor"], 5, None)
-    )
+        ("handler, valid session, cached config", per_request["valid"], "us", "no-op handler", per_request["floor"],
+         per_request_ratio["valid"], 5, None)
+    )  # fmt: skip
     rs_us = median_us(lambda: oidc.verify_id_token(cfg, rs_token, "n-1", now, deadline), number=300)
-    rows.append(("id_token verify RS256-2048 (signature + claims)", rs_us, "us", None, None, None, 400))
+    rows.append(("id_token verify RS256-2048 (signature + claims)", rs_us, "us", None, None, None, None, 400))
     es_ms = median_us(lambda: oidc.verify_id_token(cfg, es_token, "n-1", now, deadline), number=20, repeat=11) / 1000
-    rows.append(("id_token verify ES256 (signature + claims)", es_ms, "ms", None, None, None, 5))
+    rows.append(("id_token verify ES256 (signature + claims)", es_ms, "ms", None, None, None, None, 5))
 
     from edge_runtime import build
 
@@ -251,14 +264,21 @@ def main():
     )
     with tempfile.TemporaryDirectory(prefix="gatehouse-bench-task-") as task:
         zipfile.ZipFile(io.BytesIO(data)).extractall(task)
-        imports = import_ms(timed_with, task, [STDLIB_FLOOR, "import edge_runtime.handler", sign_in])
-    floor_ms = imports[STDLIB_FLOOR]
-    rows.append(("cold import edge_runtime.handler", imports["import edge_runtime.handler"], "ms", "stdlib it needs", floor_ms, 1.2, None))
-    rows.append(("cold import, everything a sign-in needs", imports[sign_in], "ms", "stdlib it needs", floor_ms, None, None))
-    rows.append(("zip: its sources", sources_size(data) / 1024, "KB", None, None, None, 64))
-    rows.append(("zip as published (sources + byte-code)", len(data) / 1024, "KB", None, None, None, 128))
+        imports, import_ratio = import_ms(timed_with, task, [STDLIB_FLOOR, "import edge_runtime.handler", sign_in])
+    floor_ms, handler_import = imports[STDLIB_FLOOR], "import edge_runtime.handler"
+    rows.append(
+        ("cold import edge_runtime.handler", imports[handler_import], "ms", "stdlib it needs", floor_ms,
+         import_ratio[handler_import], 1.2, None)
+    )  # fmt: skip
+    rows.append(
+        ("cold import, everything a sign-in needs", imports[sign_in], "ms", "stdlib it needs", floor_ms,
+         import_ratio[sign_in], None, None)
+    )  # fmt: skip
+    rows.append(("zip: its sources", sources_size(data) / 1024, "KB", None, None, None, None, 64))
+    rows.append(("zip as published (sources + byte-code)", len(data) / 1024, "KB", None, None, None, None, 128))
 
-    print(f"benchmark process: Python {sys.version.split()[0]}; medians of CPU time, each ratio against a baseline timed in turns with it")
+    print(f"benchmark process: Python {sys.version.split()[0]}; medians of CPU time; each ratio is the median of")
+    print("the ratios within turns in which the figure and its same-run baseline ran back to back")
     print(f"published zip: {len(data)} bytes for {runtime}, byte-code: {', '.join(tags) or 'none (sources only)'}")
     probe = subprocess.run([timed_with, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True)
     note = "" if executable else f"  (no CPython {target} here: NOT the function's runtime)"
@@ -266,8 +286,7 @@ def main():
     print()
     print(f"{'figure':48} {'median':>11}   {'same-run baseline':>28} {'ratio':>7}   {'bound':<10} verdict")
     missed = 0
-    for name, value, unit, base_name, base, ratio_bound, bound in rows:
-        ratio = value / base if base else None
+    for name, value, unit, base_name, base, ratio, ratio_bound, bound in rows:
         baseline = f"{base_name} {base:8.2f} {unit}" if base is not None else ""
         limits, ok = [], True
         if ratio_bound is not None:
