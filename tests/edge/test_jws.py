@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from edge_runtime import jws
 from edge_runtime.jws import JWSError, KeySet, UnknownKeyError, b64url_decode, b64url_encode, key_from_jwk, verify
+from tests.edge.import_scan import scan
 
 ALL = list(jws.SUPPORTED_ALGORITHMS)
 SECRET = b"0123456789abcdef0123456789abcdef-hs256-secret"
@@ -504,16 +505,20 @@ def test_ecdsa_rejects_r_and_s_outside_one_to_n_minus_one(p256_key):
 # Packaging rules
 
 
-def test_the_module_imports_only_the_standard_library():
-    source = Path(jws.__file__).read_text()
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "jws.py imports nothing from the package either"
-            names.add(node.module.split(".")[0])
-    assert names and names <= set(sys.stdlib_module_names), names - set(sys.stdlib_module_names)
+def test_the_module_imports_only_the_standard_library(monkeypatch):
+    # Parsed in a child interpreter (see tests/edge/import_scan.py): ast.parse
+    # in this process fails now and then on CPython 3.11.7. A broken parser
+    # here must not matter.
+    monkeypatch.setattr(ast, "parse", _broken_parse)
+    imports, stdlib = scan([jws.__file__])
+    rows = imports[jws.__file__]
+    assert all(level == 0 for _, _, level in rows), "jws.py imports nothing from the package either"
+    names = {name for _, name, _ in rows}
+    assert names and names <= stdlib, names - stdlib
+
+
+def _broken_parse(*args, **kwargs):
+    raise SystemError("AST constructor recursion depth mismatch (before=40, after=39)")
 
 
 def test_importing_the_module_builds_no_curve_tables():
