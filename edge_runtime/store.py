@@ -36,8 +36,9 @@ MAX_ENTRIES = 1000
 
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 # S3's error document: only its <Code> is logged (the <Message> may name the
-# role and the key; a request id is of no use without the rest).
-_S3_ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
+# role and the key; a request id is of no use without the rest). Compiled on
+# first use: only a failing fetch needs it, not a cold start.
+_S3_ERROR_CODE = None
 
 
 class ConfigUnavailable(Exception):
@@ -101,8 +102,11 @@ def http_get(url, headers, timeout, max_bytes=MAX_CONFIG_BYTES):
 
 def s3_error_code(body):
     """The <Code> of an S3 error document, or None."""
+    global _S3_ERROR_CODE
     if not isinstance(body, (bytes, bytearray)):
         return None
+    if _S3_ERROR_CODE is None:
+        _S3_ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
     match = _S3_ERROR_CODE.search(bytes(body[:4096]))
     return match.group(1).decode("ascii") if match else None
 
