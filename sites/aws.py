@@ -282,6 +282,16 @@ def edge_role_policy(*, account: str, bucket: str, prefix: str, key_arn: str, fu
                 "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*",
             },
             {
+                # With ListBucket S3 answers a missing config 404 and a denied
+                # one 403, so the edge can treat a 403 as an outage. For a
+                # GetObject S3 checks it with s3:prefix set to the object key.
+                "Sid": "TellMissingConfigsFromDenied",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:{partition}:s3:::{bucket}",
+                "Condition": {"StringLike": {"s3:prefix": f"{prefix}*"}},
+            },
+            {
                 "Sid": "DecryptSiteConfigs",
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
