@@ -35,8 +35,47 @@ def test_types_and_cache_headers_follow_the_file():
     assert by_path["assets/app.3f9a1c2b.js"].content_type == "application/javascript; charset=utf-8"
     assert by_path["assets/app.3f9a1c2b.js"].cache_control == "public, max-age=31536000, immutable"
     assert by_path["assets/index-D8fK2aQx.css"].cache_control == "public, max-age=31536000, immutable"
-    assert by_path["robots.txt"].cache_control == "public, max-age=300"
-    assert builds.cache_control_for("fontawesome-webfont.css") == "public, max-age=300"
+    assert by_path["robots.txt"].cache_control == "no-cache"
+
+
+# Issue 7, item 15: every name that is not content-hashed was served with
+# "public, max-age=300", so a returning viewer got the new index.html with
+# the old app.js for five minutes after a new build or a rollback.
+@pytest.mark.parametrize(
+    "path",
+    [
+        "app.js",
+        "assets/app.js",
+        "robots.txt",
+        "favicon.ico",
+        "fontawesome-webfont.css",
+        "fontawesome5-webfont.woff2",
+        "report-20240101.pdf",  # a date, not a hash
+        "deadbeef.js",  # hex letters only: a word
+        "Base64Util.js",  # a name with upper, lower and a digit
+        "vendor-react2-dom.js",
+        "manifest.webmanifest",
+    ],
+)
+def test_a_name_without_a_content_hash_is_revalidated_on_every_use(path):
+    assert builds.cache_control_for(path) == "no-cache"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "app.3f9a1c2b.js",
+        "static/js/main.8e2a1c3f.chunk.js",
+        "main-BX8a_Zq1.css",
+        "assets/index-D8fK2aQx.js",
+        "assets/index-B-x8aZq1.js",
+        "chunk.0a1b2c3d4e5f.woff2",
+        "3f9a1c2b4d5e6f70.js",
+        "app.3f9a1c2b.js.map",
+    ],
+)
+def test_a_content_hashed_name_is_cached_for_a_year_as_immutable(path):
+    assert builds.cache_control_for(path) == "public, max-age=31536000, immutable"
 
 
 @pytest.mark.parametrize(
