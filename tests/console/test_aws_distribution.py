@@ -68,6 +68,19 @@ def test_a_distribution_is_sent_with_oac_the_numbered_edge_version_and_managed_p
     assert xml.find("Aliases/Items") is None
 
 
+def test_a_missing_object_gets_the_sites_not_found_page_with_a_404_but_a_403_is_left_alone(aws):
+    sent = record(aws.client("cloudfront"))
+    created = ensure(aws)
+    xml = sent.last("CreateDistribution").xml()
+    responses = xml.findall("CustomErrorResponses/Items/CustomErrorResponse")
+    assert [(text(r, "ErrorCode"), text(r, "ResponsePagePath"), text(r, "ResponseCode")) for r in responses] == [
+        ("404", "/_gatehouse/not-found.html", "404")
+    ]
+    # moto keeps them, and the local gateway reads them from GetDistribution.
+    kept = aws.client("cloudfront").get_distribution(Id=created["id"])["Distribution"]["DistributionConfig"]
+    assert kept["CustomErrorResponses"]["Items"][0]["ResponsePagePath"] == "/_gatehouse/not-found.html"
+
+
 def test_custom_host_names_are_aliases_only_with_a_certificate(aws):
     sent = record(aws.client("cloudfront"))
     ensure(aws, aliases=["demo.acme.localhost"], caller_reference="gatehouse:no-cert")

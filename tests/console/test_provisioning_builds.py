@@ -196,7 +196,7 @@ def test_a_refused_archive_uploads_nothing(aws, live_site):
     deployment = build_upload_start(site=live_site, staged_name=stage(make_zip({"index.html": "x", "../x": "y"})))
     assert drive(deployment) == ["failed"]
     assert "'..'" in deployment.steps.get(name="Check archive").message
-    assert aws.client("s3").list_objects_v2(Bucket=live_site.bucket_name).get("KeyCount") == 0
+    assert aws.client("s3").list_objects_v2(Bucket=live_site.bucket_name, Prefix="builds/").get("KeyCount") == 0
 
 
 @pytest.mark.django_db
@@ -211,3 +211,47 @@ def test_a_build_for_a_site_still_provisioning_waits_for_its_bucket(aws, site):
 @pytest.mark.django_db
 def test_no_staged_file_starts_nothing(site):
     assert build_upload_start(site=site, staged_name="") is None
+
+
+# --- the not-found page (issue 7, item 16) -------------------------------------------------
+
+
+def not_found_object(aws, site):
+    got = aws.client("s3").get_object(Bucket=site.bucket_name, Key="_gatehouse/not-found.html")
+    return got["Body"].read().decode(), got["ContentType"], got["CacheControl"]
+
+
+@pytest.mark.django_db
+def test_a_provisioned_site_without_a_build_has_the_gatehouse_not_found_page(aws, live_site):
+    body, content_type, cache = not_found_object(aws, live_site)
+    assert "Page not found" in body and "AccessDenied" not in body
+    assert (content_type, cache) == ("text/html; charset=utf-8", "no-cache")
+
+
+@pytest.mark.django_db
+def test_a_build_with_a_404_page_makes_it_the_sites_not_found_page_and_the_next_build_replaces_it(aws, live_site):
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "404.html": "<h1>Lost in build one</h1>"}))))
+    body, content_type, cache = not_found_object(aws, live_site)
+    assert body == "<h1>Lost in build one</h1>"
+    assert (content_type, cache) == ("text/html; charset=utf-8", "no-cache")
+
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES))))
+    body, _, _ = not_found_object(aws, live_site)
+    assert "Page not found" in body and "build one" not in body
+
+
+@pytest.mark.django_db
+def test_making_an_older_build_live_again_brings_back_its_404_page(aws, live_site, alice, django_capture_on_commit_callbacks):
+    from sites.services.site_actions import build_make_live
+    from tests.console.provisioning_support import upload_pending
+
+    first = build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "404.html": "<h1>One</h1>"})))
+    drive(first)
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "404.html": "<h1>Two</h1>"}))))
+    assert not_found_object(aws, live_site)[0] == "<h1>Two</h1>"
+    first.build.refresh_from_db()
+    live_site.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        build_make_live(site=live_site, build=first.build, actor=alice)
+    upload_pending()
+    assert not_found_object(aws, live_site)[0] == "<h1>One</h1>"
