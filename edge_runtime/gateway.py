@@ -24,11 +24,13 @@ settings apply as CloudFront applies them: its ``CustomErrorResponses``
 (an origin error with a listed code is answered with the page at
 ``ResponsePagePath``, fetched from the origin without running the function,
 and ``ResponseCode``), and the security headers of AWS's managed
-SecurityHeadersPolicy when the default cache behaviour names it. A request
-whose ``If-None-Match`` matches the object's ETag gets 304. Like CloudFront, a handler
-that raises or runs past 5 s gives 503, and an invalid result (a changed
-read-only header, a generated response over 40 KB) gives 502. The request
-body is read but not passed to the function (no "include body" option).
+SecurityHeadersPolicy when the default cache behaviour names it; a response
+the function generates is sent as it made it (it carries its own headers).
+A request whose ``If-None-Match`` matches the object's ETag gets 304. Like
+CloudFront, a handler that raises or runs past 5 s gives 503, and an invalid
+result (a changed read-only header, a generated response over 40 KB) gives
+502. The request body is read but not passed to the function (no "include
+body" option).
 
 One log line per request: method, host, path, status; never query strings or
 cookies. Not part of the deployment zip.
