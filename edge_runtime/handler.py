@@ -103,7 +103,7 @@ def _handle(event, context):
         return _gatehouse_route(cfg, request, host, path, context)
     ours, forwarded = split_cookies(headers)
     if paths.is_public(cfg.public_paths, path):
-        return _forward(cfg, request, path, forwarded)
+        return _forward(cfg, request, path, forwarded, public=True)
 
     now = time.time()
     if not cfg.in_access_window(now):
@@ -220,14 +220,16 @@ def _refused(cfg, claims, *, cookies=None):
     )
 
 
-def _forward(cfg, request, path, forwarded):
+def _forward(cfg, request, path, forwarded, *, public=False):
     # Gatehouse's cookies never reach the origin.
     if forwarded is not None:
         if forwarded:
             request["headers"]["cookie"] = forwarded
         else:
             del request["headers"]["cookie"]
-    request["uri"] = paths.origin_uri(cfg, path)
+    # A public path gets exactly its own object: the SPA fallback would serve
+    # the protected index.html to a viewer who never signed in.
+    request["uri"] = paths.origin_uri(cfg, path, fallback=not public)
     return request
 
 
