@@ -202,6 +202,35 @@ def test_rp_id_token_sig_none(rp_edge, scripted_op):
     assert_no_userinfo_after_token(scripted_op, name)
 
 
+def test_rp_id_token_sig_es256(rp_edge, scripted_op):
+    """rp-id_token-sig-es256 (old suite; not in the Basic plan, which fixes
+    RS256): "Accepts ID Token with valid asymmetric 'ES256' signature". The
+    OP's discovery offers ES256 and RS256 (as oidc-provider's does) and its key
+    set holds RSA and EC keys; it signs with ES256. The console must allow
+    ES256 from discovery and the key set (issue 7, item 2), so the sign-in
+    works."""
+    name = "rp-id-token-sig-es256"
+    site = onboard(rp_edge, scripted_op, name, alg="ES256", id_token_signing_alg_values_supported=["ES256", "RS256"])
+    assert "ES256" in site.doc["provider"]["id_token_algs"]
+    viewer = Viewer()
+    assert_signed_in(viewer, site, sign_in(viewer, site))
+
+
+def test_rp_id_token_bad_sig_es256(rp_edge, scripted_op):
+    """rp-id_token-bad-sig-es256: ``OIDCCClientTestInvalidIdTokenSignatureWithES256``
+    (``InvalidateIdTokenSignature`` on an ES256 id_token). Rejected after ID
+    Token validation, and no userinfo request."""
+    name = "rp-id-token-bad-sig-es256"
+    site = onboard(
+        rp_edge, scripted_op, name, alg="ES256", invalidate_signature=True,
+        id_token_signing_alg_values_supported=["ES256"],
+    )
+    viewer = Viewer()
+    answer = assert_refused(viewer, site, sign_in(viewer, site))
+    assert_reason(answer, rp_edge, site, "signature")
+    assert_no_userinfo_after_token(scripted_op, name)
+
+
 def test_rp_id_token_bad_sig_rs256(rp_edge, scripted_op):
     """rp-id_token-bad-sig-rs256: ``OIDCCClientTestInvalidIdTokenSignatureWithRS256``
     (``InvalidateIdTokenSignature``: every signature byte XOR 0x5A; RS256
