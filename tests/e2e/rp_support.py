@@ -131,6 +131,7 @@ class RpSite:
     origin: str
     provider: IdentityProvider
     doc: dict
+    site_id: int = 0
     log_offset: int = 0
 
     @property
@@ -187,7 +188,21 @@ def rp_site(
     site.save(update_fields=["live_build"])
     doc = site_config_render(site)
     edge.publish(doc)
-    return RpSite(host=host, origin=edge.origin(host), provider=provider, doc=doc, log_offset=len(edge.log()))
+    return RpSite(
+        host=host, origin=edge.origin(host), provider=provider, doc=doc, site_id=site.pk, log_offset=len(edge.log())
+    )
+
+
+def rp_site_republish(edge: RpEdge, site: RpSite) -> dict:
+    """Render the site's config again (after a provider change) and publish it;
+    waits out the gateway's one-second config cache."""
+    from sites.models import ProtectedSite
+
+    doc = site_config_render(ProtectedSite.objects.get(pk=site.site_id))
+    edge.publish(doc)
+    site.doc = doc
+    time.sleep(1.3)
+    return doc
 
 
 # --- the viewer --------------------------------------------------------------

@@ -19,6 +19,7 @@ from tests.e2e.rp_support import (
     assert_signed_in,
     rp_edge,  # noqa: F401 - the fixture
     rp_site,
+    rp_site_republish,
     sign_in,
 )
 
@@ -141,3 +142,27 @@ def test_rp_key_rotation_op_sign_key(rp_edge, scripted_op):
     # The first viewer's session does not depend on the provider's keys.
     status, me = first.me(site)
     assert status == 200 and me["signed_in"] is True
+
+
+def test_rp_key_rotation_op_sign_key_twice_the_published_keys_win(rp_edge, scripted_op):
+    """rp-key-rotation-op-sign-key carried one step further, as a provider
+    that rotates every few weeks does: the edge refetched the first rotated
+    set; the provider rotates again, and the console's key refresh (the beat
+    task, ``provider_refresh_keys``) publishes the new set in the config.
+    The published set must win over the one the edge refetched earlier
+    (issue 7, item 5), so the next viewer signs in at once, without waiting
+    for the edge's refetch interval."""
+    from sites.services.providers import provider_refresh_keys
+
+    name = "rp-key-rotation-twice"
+    site = onboard(rp_edge, scripted_op, name)
+    scripted_op.rotate(name)
+    first = Viewer()
+    assert_signed_in(first, site, sign_in(first, site))  # the edge refetches the rotated set
+
+    scripted_op.rotate(name)
+    assert provider_refresh_keys(provider_id=site.provider.pk) is True
+    doc = rp_site_republish(rp_edge, site)
+    assert {k.get("kid") for k in doc["provider"]["jwks"]["keys"]} == {k.get("kid") for k in scripted_op_keys(scripted_op, name)}
+    second = Viewer()
+    assert_signed_in(second, site, sign_in(second, site))
