@@ -12,7 +12,6 @@ userinfo-only claims, PKCE and key rotation run against it here; the
 misbehaving cases run against the scripted OP (test_rp_conformance_*.py).
 """
 
-import json
 import urllib.error
 import urllib.request
 from urllib.parse import urlencode

@@ -25,7 +25,6 @@ from tests.e2e.rp_support import (
     assert_refused,
     assert_signed_in,
     callback_response,
-    query_of,
     rp_edge,  # noqa: F401 - the fixture
     rp_site,
     sign_in,
