@@ -336,11 +336,30 @@ def provider_refresh_keys(*, provider_id: int) -> bool:
     provider.jwks = jwks
     provider.keys_fetched_at = provider.last_check_at = now
     provider.last_check_error = ""
+    fields = ["jwks", "keys_fetched_at", "last_check_at", "last_check_error"]
+    algs = _algs_after_rotation(provider, jwks)
+    if algs is not None:
+        provider.id_token_algs = algs
+        fields.append("id_token_algs")
     with change_context(reason=f"provider {provider.name} rotated its signing keys"):
         # Only these fields: a staff edit saved meanwhile must not be undone.
-        provider.save(update_fields=["jwks", "keys_fetched_at", "last_check_at", "last_check_error"])
+        provider.save(update_fields=fields)
     log.info("provider %s: signing keys changed (%s)", provider.name, ", ".join(sorted(_key_ids(jwks))))
     return True
+
+
+def _algs_after_rotation(provider: IdentityProvider, jwks: dict) -> list[str] | None:
+    """The algorithms the rotated keys call for, when they differ (an RSA key
+    replaced by an EC one, say); None to keep the current ones."""
+    if not provider.discovery:
+        return None  # never discovered (made in the admin): nothing to go by
+    secret = provider.client_secret if provider.token_endpoint_auth_method != "none" else ""
+    try:
+        algs = id_token_algs_choose(document=provider.discovery, jwks=jwks, client_secret=secret)
+    except ProviderCheckError as exc:
+        log.warning("provider %s: rotated keys fit no algorithm, keeping %s: %s", provider.name, provider.id_token_algs, exc)
+        return None
+    return algs if algs != provider.id_token_algs else None
 
 
 def _key_ids(jwks: dict) -> set[str]:

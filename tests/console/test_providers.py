@@ -267,3 +267,24 @@ def test_the_provider_check_page_shows_the_algorithms_chosen(idp, staff_client):
     chosen = re.search(r'<dd id="check-algs">(.*?)</dd>', page, re.S)[1]
     assert "<strong>ES256</strong>" in chosen
     assert "the provider lists ES256, RS256, HS256" in chosen
+
+
+def test_keys_rotated_to_another_type_bring_their_algorithms(idp, local_provider, site, django_capture_on_commit_callbacks):
+    discovery = {"id_token_signing_alg_values_supported": ["ES256", "RS256"]}
+    IdentityProvider.objects.filter(pk=local_provider.pk).update(discovery=discovery, id_token_algs=["ES256"])
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider_refresh_keys(provider_id=local_provider.pk) is True
+    local_provider.refresh_from_db()
+    assert local_provider.id_token_algs == ["RS256"]
+    assert site.revisions.first().document["provider"]["id_token_algs"] == ["RS256"]
+
+
+def test_rotated_keys_that_fit_no_algorithm_keep_the_current_ones(idp, local_provider):
+    IdentityProvider.objects.filter(pk=local_provider.pk).update(
+        discovery={"id_token_signing_alg_values_supported": ["ES256"]}, id_token_algs=["ES256"]
+    )
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    assert provider_refresh_keys(provider_id=local_provider.pk) is True
+    local_provider.refresh_from_db()
+    assert local_provider.id_token_algs == ["ES256"]
