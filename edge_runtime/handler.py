@@ -176,9 +176,10 @@ def proven_email(cfg, claims):
     """(address, domain) that the provider vouches for under the site's
     e-mail proof (docs/edge-config.md, "E-mail proof"), or None.
 
-    `domain` is what domain rules compare: the address's own domain, except
-    with Google, where only the Workspace domain (`hd`) counts; None when no
-    domain is proven.
+    `domain` is what domain rules compare: None for the address's own domain
+    (allowed() splits it off only when a domain rule needs it: this runs on
+    every request), "" when no domain is proven, or, with Google, the
+    Workspace domain (`hd`), whatever the address's domain.
     """
     email = claims.get("email")
     if type(email) is not str:
@@ -199,11 +200,11 @@ def proven_email(cfg, claims):
         email = email.lower()
         if type(hd) is str and hd:
             # A Workspace account: Google is authoritative for its address,
-            # and its organisation is `hd`, whatever the address's domain.
+            # and its organisation is `hd`.
             return email, hd.lower()
         # Without `hd` Google vouches only for its own addresses; any other
         # was verified once, at sign-up, and may have changed hands since.
-        return (email, None) if email.endswith("@gmail.com") else None
+        return (email, "") if email.endswith("@gmail.com") else None
     elif proof == "entra":
         # `email` is whatever the account's mail attribute says; `xms_edov`
         # says the tenant owns its domain. Only the configured tenant counts.
@@ -212,9 +213,7 @@ def proven_email(cfg, claims):
             return None
     else:
         return None
-    email = email.lower()
-    local, at, domain = email.rpartition("@")
-    return email, (domain if at and local else None)
+    return email.lower(), None
 
 
 def allowed(cfg, claims):
@@ -227,8 +226,12 @@ def allowed(cfg, claims):
             email, domain = proven
             if email in cfg.emails:
                 return True
+            if domain is None and cfg.email_domains:
+                local, at, domain = email.rpartition("@")
+                if not (at and local):
+                    domain = ""
             # Exact domain: `x@evilexample.com` must not pass `example.com`.
-            if domain is not None and domain in cfg.email_domains:
+            if domain and domain in cfg.email_domains:
                 return True
     if cfg.groups and cfg.groups_claim:
         groups = claims.get(cfg.groups_claim)
