@@ -226,6 +226,11 @@ def id_token_algs_choose(*, document: dict, jwks: dict, client_secret: str = "")
     usable = set()
     for key in jwks.get("keys", []):
         usable |= _key_algs(key)
+    # HS256 makes the client secret the key. That adds little: the edge takes
+    # id_tokens only from its own TLS call to the token endpoint, never from
+    # the browser. Some providers (django-oauth-toolkit) list it beside RS256
+    # and sign with whichever each client is set to, so leaving it out would
+    # be the ES256 failure again.
     if len((client_secret or "").encode()) >= HS256_MIN_SECRET_BYTES:
         usable.add("HS256")
     algs = [a for a in advertised if a in ID_TOKEN_ALGS and a in usable]
