@@ -91,3 +91,14 @@ def test_the_site_page_warns_while_every_google_account_gets_in(staff_client, go
     page = staff_client.get(reverse("sites:site", args=[google_site.slug])).content.decode()
     assert 'id="google-open-warning"' in page
     assert "Anyone with a Google account, anywhere in the world, can open this site" in page
+
+
+def test_the_site_page_asks_for_a_newer_release_when_the_proof_needs_one(staff_client, google_site):
+    from sites.models import EdgeRelease
+
+    page = staff_client.get(reverse("sites:site", args=[google_site.slug])).content.decode()
+    assert 'id="email-proof-release-warning"' not in page
+    old = EdgeRelease.objects.create(version="0.0.1", zip_sha256="2" * 64, schema_version=1, status="published")
+    type(google_site).objects.filter(pk=google_site.pk).update(edge_release=old)
+    page = staff_client.get(reverse("sites:site", args=[google_site.slug])).content.decode()
+    assert 'id="email-proof-release-warning"' in page
