@@ -337,12 +337,21 @@ def provider_refresh_keys(*, provider_id: int) -> bool:
         IdentityProvider.objects.filter(pk=provider_id).update(
             last_check_at=now, keys_fetched_at=now, last_check_error=""
         )
-        return False
+        algs = _algs_for_keys(provider, jwks)
+        if algs is None:
+            return False
+        # Same keys, other algorithms: a provider saved before the algorithms
+        # followed its keys (an ES256 one kept at RS256) is put right.
+        provider.id_token_algs = algs
+        with change_context(reason=f"provider {provider.name}: id_token algorithms follow its discovery and keys"):
+            provider.save(update_fields=["id_token_algs"])
+        log.info("provider %s: id_token algorithms now %s", provider.name, ", ".join(algs))
+        return True
     provider.jwks = jwks
     provider.keys_fetched_at = provider.last_check_at = now
     provider.last_check_error = ""
     fields = ["jwks", "keys_fetched_at", "last_check_at", "last_check_error"]
-    algs = _algs_after_rotation(provider, jwks)
+    algs = _algs_for_keys(provider, jwks)
     if algs is not None:
         provider.id_token_algs = algs
         fields.append("id_token_algs")
@@ -353,9 +362,10 @@ def provider_refresh_keys(*, provider_id: int) -> bool:
     return True
 
 
-def _algs_after_rotation(provider: IdentityProvider, jwks: dict) -> list[str] | None:
-    """The algorithms the rotated keys call for, when they differ (an RSA key
-    replaced by an EC one, say); None to keep the current ones."""
+def _algs_for_keys(provider: IdentityProvider, jwks: dict) -> list[str] | None:
+    """The algorithms `jwks` and the stored discovery document call for, when
+    they differ from the provider's (an RSA key replaced by an EC one, say);
+    None to keep the current ones."""
     if not provider.discovery:
         return None  # never discovered (made in the admin): nothing to go by
     secret = provider.client_secret if provider.token_endpoint_auth_method != "none" else ""

@@ -288,3 +288,17 @@ def test_rotated_keys_that_fit_no_algorithm_keep_the_current_ones(idp, local_pro
     assert provider_refresh_keys(provider_id=local_provider.pk) is True
     local_provider.refresh_from_db()
     assert local_provider.id_token_algs == ["ES256"]
+
+
+def test_a_provider_saved_with_the_old_rs256_default_is_put_right_at_the_next_refresh(idp, local_provider, site, django_capture_on_commit_callbacks):
+    # Fails on main: an ES256 provider saved with ["RS256"] stayed broken.
+    IdentityProvider.objects.filter(pk=local_provider.pk).update(
+        discovery={"id_token_signing_alg_values_supported": ["ES256", "RS256"]}, id_token_algs=["RS256"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider_refresh_keys(provider_id=local_provider.pk) is True
+    local_provider.refresh_from_db()
+    assert local_provider.id_token_algs == ["ES256"]
+    assert site.revisions.first().document["provider"]["id_token_algs"] == ["ES256"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider_refresh_keys(provider_id=local_provider.pk) is False
