@@ -23,6 +23,10 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 # How a provider's end-session endpoint takes the address to return to:
 # OpenID RP-initiated logout, Amazon Cognito, Auth0's older /v2/logout.
 LOGOUT_REDIRECT_PARAMS = ("post_logout_redirect_uri", "logout_uri", "returnTo")
+# How the id_token proves an e-mail address, per provider (docs/edge-config.md,
+# "E-mail proof"): OpenID's `email_verified`, Cognito's (a string in userinfo),
+# Google's (`hd` for domains), Entra ID's (`xms_edov`, tenant-bound).
+EMAIL_PROOFS = ("email_verified", "cognito", "google", "entra")
 RESERVED_AUTHORIZE_PARAMS = frozenset(
     {
         "response_type",
@@ -256,6 +260,9 @@ def _check_site(c, site):
             c.error("site.build.prefix", "must be a relative key prefix such as 'builds/b7'")
 
 
+FIELDS_SINCE.setdefault("provider", {})["email_proof"] = 2
+
+
 def _check_provider(c, provider):
     where = "provider"
     required = (
@@ -274,8 +281,14 @@ def _check_provider(c, provider):
         "id_token_algs",
         "tenant_id",
     )
-    if c.obj(provider, where, required, ("end_session_redirect_param",)) is None:
+    if c.obj(provider, where, required, ("end_session_redirect_param", "email_proof")) is None:
         return
+    proof = provider.get("email_proof", EMAIL_PROOFS[0])
+    if proof not in EMAIL_PROOFS:
+        c.error("provider.email_proof", f"must be one of {', '.join(EMAIL_PROOFS)}")
+    elif proof == "entra" and not provider.get("tenant_id"):
+        # Without a tenant to bind to, xms_edov from any tenant would count.
+        c.error("provider.email_proof", "entra needs a tenant_id")
     if provider.get("end_session_redirect_param", LOGOUT_REDIRECT_PARAMS[0]) not in LOGOUT_REDIRECT_PARAMS:
         c.error(
             "provider.end_session_redirect_param", f"must be one of {', '.join(LOGOUT_REDIRECT_PARAMS)}"
@@ -533,6 +546,7 @@ class SiteConfig:
         "jwks",
         "id_token_algs",
         "tenant_id",
+        "email_proof",
         "session_lifetime",
         "current_kid",
         "session_keys",
@@ -578,9 +592,14 @@ class SiteConfig:
         self.jwks = provider["jwks"]
         self.id_token_algs = frozenset(provider["id_token_algs"])
         self.tenant_id = provider["tenant_id"]
+        self.email_proof = provider.get("email_proof", EMAIL_PROOFS[0])
         self.session_lifetime = session["lifetime_seconds"]
         self.current_kid = session["current_kid"]
         self.session_keys = {kid: b64url_secret(v) for kid, v in session["keys"].items()}
+        if self.session_keys.get(self.current_kid) is None:
+            # validate() refuses this; a SiteConfig built without it must not
+            # sign new sessions with some other key either.
+            raise ConfigError(["session.current_kid: must name one of session.keys"])
         self.allow_any_user = access["allow_any_user"]
         self.emails = frozenset(access["emails"])
         self.email_domains = frozenset(access["email_domains"])

@@ -103,7 +103,7 @@ def _handle(event, context):
         return _gatehouse_route(cfg, request, host, path, context)
     ours, forwarded = split_cookies(headers)
     if paths.is_public(cfg.public_paths, path):
-        return _forward(cfg, request, path, forwarded)
+        return _forward(cfg, request, path, forwarded, public=True)
 
     now = time.time()
     if not cfg.in_access_window(now):
@@ -166,19 +166,72 @@ def _session(cfg, ours, now):
 # --- decisions -------------------------------------------------------------
 
 
+# Claims an e-mail proof reads besides `email` and `email_verified`. The
+# session keeps them, so every later request is judged by the same proof as
+# the sign-in, and a changed proof in the config applies at once.
+PROOF_CLAIMS = ("hd", "tid", "xms_edov")
+
+
+def proven_email(cfg, claims):
+    """(address, domain) that the provider vouches for under the site's
+    e-mail proof (docs/edge-config.md, "E-mail proof"), or None.
+
+    `domain` is what domain rules compare: None for the address's own domain
+    (allowed() splits it off only when a domain rule needs it: this runs on
+    every request), "" when no domain is proven, or, with Google, the
+    Workspace domain (`hd`), whatever the address's domain.
+    """
+    email = claims.get("email")
+    if type(email) is not str:
+        return None
+    proof = cfg.email_proof
+    if proof == "email_verified":
+        if claims.get("email_verified") is not True:
+            return None
+    elif proof == "cognito":
+        # Cognito's userinfo sends the string "true"; its id_token a boolean.
+        verified = claims.get("email_verified")
+        if verified is not True and verified != "true":
+            return None
+    elif proof == "google":
+        if claims.get("email_verified") is not True:
+            return None
+        hd = claims.get("hd")
+        email = email.lower()
+        if type(hd) is str and hd:
+            # A Workspace account: Google is authoritative for its address,
+            # and its organisation is `hd`.
+            return email, hd.lower()
+        # Without `hd` Google vouches only for its own addresses; any other
+        # was verified once, at sign-up, and may have changed hands since.
+        return (email, "") if email.endswith("@gmail.com") else None
+    elif proof == "entra":
+        # `email` is whatever the account's mail attribute says; `xms_edov`
+        # says the tenant owns its domain. Only the configured tenant counts.
+        edov = claims.get("xms_edov")
+        if claims.get("tid") != cfg.tenant_id or (edov is not True and edov != "1" and edov != "true"):
+            return None
+    else:
+        return None
+    return email.lower(), None
+
+
 def allowed(cfg, claims):
     """Does any access rule let this viewer in?"""
     if cfg.allow_any_user:
         return True
     if cfg.emails or cfg.email_domains:
-        email = claims.get("email")
-        if claims.get("email_verified") is True and isinstance(email, str):
-            email = email.lower()
+        proven = proven_email(cfg, claims)
+        if proven is not None:
+            email, domain = proven
             if email in cfg.emails:
                 return True
-            local, at, domain = email.rpartition("@")
+            if domain is None and cfg.email_domains:
+                local, at, domain = email.rpartition("@")
+                if not (at and local):
+                    domain = ""
             # Exact domain: `x@evilexample.com` must not pass `example.com`.
-            if at and local and domain in cfg.email_domains:
+            if domain and domain in cfg.email_domains:
                 return True
     if cfg.groups and cfg.groups_claim:
         groups = claims.get(cfg.groups_claim)
@@ -220,14 +273,16 @@ def _refused(cfg, claims, *, cookies=None):
     )
 
 
-def _forward(cfg, request, path, forwarded):
+def _forward(cfg, request, path, forwarded, *, public=False):
     # Gatehouse's cookies never reach the origin.
     if forwarded is not None:
         if forwarded:
             request["headers"]["cookie"] = forwarded
         else:
             del request["headers"]["cookie"]
-    request["uri"] = paths.origin_uri(cfg, path)
+    # A public path gets exactly its own object: the SPA fallback would serve
+    # the protected index.html to a viewer who never signed in.
+    request["uri"] = paths.origin_uri(cfg, path, fallback=not public)
     return request
 
 
@@ -395,7 +450,13 @@ def _session_claims(cfg, claims, now):
     email = claims.get("email")
     if isinstance(email, str) and len(email) <= 320:
         session["email"] = email
-        session["email_verified"] = claims.get("email_verified") is True
+        verified = claims.get("email_verified")
+        session["email_verified"] = verified if verified is True or verified == "true" else False
+        # What the site's e-mail proof reads, so allowed() judges the session as it judged the sign-in.
+        for key in PROOF_CLAIMS:
+            value = claims.get(key)
+            if (type(value) is str and len(value) <= 253) or type(value) is bool:
+                session[key] = value
     name = claims.get("name")
     if isinstance(name, str):
         session["name"] = name[:MAX_NAME]

@@ -327,6 +327,11 @@ class SiteSettingsForm(forms.Form):
         label="Let anyone who signs in at the provider see the site", required=False,
         help_text="Otherwise only the emails, domains and groups below get in.",
     )
+    # Google only: "anyone who signs in" there is anyone with a Google account.
+    allow_any_google_account = forms.BooleanField(
+        label="Yes: let in every Google account in the world", required=False,
+        help_text="Anyone with a Gmail address or any other Google account, not only the client's people.",
+    )
     emails = LinesField(label="Allowed emails", required=False, help_text="One a line.")
     email_domains = LinesField(
         label="Allowed email domains", required=False, help_text="One a line, e.g. acme.com (exact domain, not sub-domains)."
@@ -423,6 +428,31 @@ class SiteSettingsForm(forms.Form):
             )
         if self._checks("groups", "groups_claim") and cleaned.get("groups") and not cleaned.get("groups_claim"):
             self.add_error("groups_claim", "Name the claim that carries the groups.")
+        if (
+            cleaned.get("allow_any_user")
+            and self.provider_preset() == presets.GOOGLE
+            and not cleaned.get("allow_any_google_account")
+            and self._checks("allow_any_user", "allow_any_google_account")
+        ):
+            self.add_error(
+                "allow_any_user",
+                "With Google this lets in every Google account in the world. List the client's Google Workspace "
+                "domain under Allowed email domains instead (matched against the account's hosted domain), "
+                "or confirm below that anyone with a Google account may see the site.",
+            )
+
+    def provider_preset(self) -> str | None:
+        """The preset of the site's identity provider, as far as the form knows it."""
+        return self.site.provider.preset if self.site is not None else None
+
+    @property
+    def asks_google_confirmation(self) -> bool:
+        """Whether the page shows the "every Google account" confirmation."""
+        if self.provider_preset() != presets.GOOGLE:
+            return False
+        # Editing: always; onboarding: once "anyone" is ticked (before that,
+        # the page shows it with the Google preset only).
+        return self.site is not None or bool(self.is_bound and self.data.get("allow_any_user"))
 
     def settings_fields(self) -> dict:
         """The cleaned settings as model field values."""
@@ -485,6 +515,14 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
             self.kept_secret = cleaned.get("provider_client_secret") or self._kept_secret()
         return cleaned
 
+    def provider_preset(self) -> str | None:
+        if self.provider_is_new:
+            return self.data.get("provider_preset") or None
+        choice = self.data.get("provider_choice", "")
+        if not choice.isdigit():
+            return None
+        return IdentityProvider.objects.filter(pk=choice).values_list("preset", flat=True).first()
+
     @staticmethod
     def _free_slug(text: str) -> str:
         base = slugify(text)[:40].strip("-") or "site"
@@ -523,6 +561,8 @@ class SiteEditForm(SiteSettingsForm):
     def __init__(self, *args, site: ProtectedSite, **kwargs):
         self.site = site
         super().__init__(*args, initial=self.initial_for(site), **kwargs)
+        if site.provider.preset != presets.GOOGLE:
+            del self.fields["allow_any_google_account"]
         if site.session_lifetime % 3600:
             # Set elsewhere to part of an hour: a whole-hours field could not even show it.
             self.fields["session_hours"] = forms.DecimalField(
@@ -538,6 +578,7 @@ class SiteEditForm(SiteSettingsForm):
             "hosts": site.hosts,
             "acm_certificate_arn": site.acm_certificate_arn,
             "allow_any_user": site.allow_any_user,
+            "allow_any_google_account": site.allow_any_user and site.provider.preset == presets.GOOGLE,
             "emails": site.emails,
             "email_domains": site.email_domains,
             "groups_claim": site.groups_claim,

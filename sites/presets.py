@@ -24,6 +24,31 @@ CHOICES = [
     (OIDC, "Generic OpenID Connect"),
 ]
 
+# How each preset's tokens prove an e-mail address: the edge's
+# `provider.email_proof` (edge_runtime.config.EMAIL_PROOFS; the provider
+# section of docs/edge-config.md says why each one is what it is).
+EMAIL_PROOF = {
+    AUTH0: "email_verified",
+    COGNITO: "cognito",
+    OKTA: "email_verified",
+    GOOGLE: "google",
+    ENTRA: "entra",
+    OIDC: "email_verified",
+}
+# For staff: what makes an address (or a domain) count, per proof.
+EMAIL_PROOF_TEXT = {
+    "email_verified": "the id_token (or userinfo) says email_verified: true.",
+    "cognito": "Cognito says email_verified is true (its userinfo sends the string \"true\").",
+    "google": (
+        "email_verified is true and the account is a Workspace account (hd) or a Gmail address; "
+        "domain rules match the Workspace domain (hd), never the address's domain."
+    ),
+    "entra": (
+        "the token carries the optional claim xms_edov: true (the tenant verified the address's domain) "
+        "and tid is this tenant. Add the optional claims email and xms_edov to the app registration."
+    ),
+}
+
 _DOMAIN = re.compile(r"(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d\Z")
 _USER_POOL = re.compile(r"(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)_[A-Za-z0-9]+\Z")
@@ -95,6 +120,10 @@ def preset_values(
             raise PresetError("issuer", "Enter the provider's issuer URL.")
         return PresetValues(issuer=issuer.strip())
     raise PresetError("preset", f"Unknown preset {preset!r}.")
+
+
+def email_proof(preset: str) -> str:
+    return EMAIL_PROOF.get(preset, "email_verified")
 
 
 def is_region(value: str) -> bool:

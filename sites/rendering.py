@@ -12,6 +12,7 @@ from datetime import UTC
 
 from edge_runtime import config as edge_config
 
+from . import presets
 from .crypto import secret_fingerprint
 from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite
 
@@ -74,6 +75,7 @@ def site_config_render(site: ProtectedSite) -> dict:
             "jwks": provider.jwks or {"keys": []},
             "id_token_algs": list(provider.id_token_algs),
             "tenant_id": provider.config_tenant_id,
+            "email_proof": presets.email_proof(provider.preset),
         },
         "session": {
             "lifetime_seconds": site.session_lifetime,

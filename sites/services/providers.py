@@ -196,8 +196,60 @@ def public_jwks(jwks: dict, url: str) -> dict:
     return {"keys": public}
 
 
-def provider_discover(*, issuer: str) -> ProviderMetadata:
-    """Fetch and check the discovery document and the keys it points to."""
+# Which algorithms a key of each type (and curve) verifies at the edge (edge_runtime.jws).
+_KEY_ALGS = {
+    ("RSA", None): {"RS256", "RS384", "RS512", "PS256"},
+    ("EC", "P-256"): {"ES256"},
+    ("EC", "P-384"): {"ES384"},
+}
+# RFC 7518 3.2, and the edge's validator: a shorter HMAC key is guessable offline.
+HS256_MIN_SECRET_BYTES = 32
+
+
+def _key_algs(key: dict) -> set[str]:
+    if key.get("use", "sig") != "sig":
+        return set()
+    kty = key.get("kty")
+    algs = _KEY_ALGS.get((kty, key.get("crv") if kty == "EC" else None), set())
+    # A key that names its algorithm is used with that one only.
+    return algs & {key["alg"]} if isinstance(key.get("alg"), str) else algs
+
+
+def id_token_algs_choose(*, document: dict, jwks: dict, client_secret: str = "") -> list[str]:
+    """The id_token algorithms a site accepts: what the provider says it signs
+    with, that the edge verifies, and that a key in its key set (or, for
+    HS256, a long enough client secret) can check. Raises ProviderCheckError
+    when nothing is left, saying why."""
+    advertised = document.get("id_token_signing_alg_values_supported")
+    if not isinstance(advertised, list) or not advertised:
+        advertised = ["RS256"]  # OpenID Connect Discovery: the default, which every provider must support
+    usable = set()
+    for key in jwks.get("keys", []):
+        usable |= _key_algs(key)
+    # HS256 makes the client secret the key. That adds little: the edge takes
+    # id_tokens only from its own TLS call to the token endpoint, never from
+    # the browser. Some providers (django-oauth-toolkit) list it beside RS256
+    # and sign with whichever each client is set to, so leaving it out would
+    # be the ES256 failure again.
+    if len((client_secret or "").encode()) >= HS256_MIN_SECRET_BYTES:
+        usable.add("HS256")
+    algs = [a for a in advertised if a in ID_TOKEN_ALGS and a in usable]
+    if not algs:
+        kinds = sorted({k.get("crv") or k.get("kty") or "?" for k in jwks.get("keys", []) if isinstance(k, dict)})
+        raise ProviderCheckError(
+            f"No id_token algorithm fits: the provider signs with {', '.join(map(str, advertised))}; "
+            f"the edge verifies {', '.join(ID_TOKEN_ALGS)}; its keys are {', '.join(kinds) or 'none'}"
+            + ("" if "HS256" not in advertised else f" (HS256 needs a client secret of {HS256_MIN_SECRET_BYTES} bytes or more)")
+            + "."
+        )
+    return algs
+
+
+def provider_discover(*, issuer: str, client_secret: str = "") -> ProviderMetadata:
+    """Fetch and check the discovery document and the keys it points to.
+
+    `client_secret` decides whether HS256 can be offered (id_token_algs_choose).
+    """
     url = discovery_url(issuer)
     doc = fetch_json(url)
     if doc.get("issuer") != issuer:
@@ -215,9 +267,7 @@ def provider_discover(*, issuer: str) -> ProviderMetadata:
             _check_url(value)
         endpoints[key] = value
     jwks = public_jwks(fetch_json(endpoints["jwks_uri"]), endpoints["jwks_uri"])
-    supported = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
-    # HS256 only on an explicit choice: it makes the client secret a signing key.
-    algs = [a for a in supported if a in ID_TOKEN_ALGS and a != "HS256"] or ["RS256"]
+    algs = id_token_algs_choose(document=doc, jwks=jwks, client_secret=client_secret)
     methods = doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     return ProviderMetadata(
         issuer=issuer,
@@ -246,8 +296,9 @@ def provider_apply_metadata(provider: IdentityProvider, metadata: ProviderMetada
     provider.jwks_uri = metadata.jwks_uri
     if metadata.end_session_endpoint:
         provider.end_session_endpoint = metadata.end_session_endpoint
-    if not set(provider.id_token_algs or []) & set(metadata.id_token_algs):
-        provider.id_token_algs = metadata.id_token_algs
+    # Always what discovery and the keys allow: a default of RS256 kept for a
+    # provider that signs ES256 refused every sign-in.
+    provider.id_token_algs = metadata.id_token_algs
     provider.discovery = metadata.document
     provider.jwks = metadata.jwks
     provider.keys_fetched_at = provider.last_check_at = timezone.now()
@@ -262,7 +313,9 @@ def provider_check(provider: IdentityProvider) -> ProviderMetadata:
         provider.apply_preset()
     except PresetError as exc:
         raise ProviderCheckError(str(exc)) from None
-    metadata = provider_discover(issuer=provider.issuer)
+    # A public client sends no secret to the edge, so it cannot be an HS256 key.
+    secret = provider.client_secret if provider.token_endpoint_auth_method != "none" else ""
+    metadata = provider_discover(issuer=provider.issuer, client_secret=secret)
     provider_apply_metadata(provider, metadata)
     return metadata
 
@@ -284,15 +337,44 @@ def provider_refresh_keys(*, provider_id: int) -> bool:
         IdentityProvider.objects.filter(pk=provider_id).update(
             last_check_at=now, keys_fetched_at=now, last_check_error=""
         )
-        return False
+        algs = _algs_for_keys(provider, jwks)
+        if algs is None:
+            return False
+        # Same keys, other algorithms: a provider saved before the algorithms
+        # followed its keys (an ES256 one kept at RS256) is put right.
+        provider.id_token_algs = algs
+        with change_context(reason=f"provider {provider.name}: id_token algorithms follow its discovery and keys"):
+            provider.save(update_fields=["id_token_algs"])
+        log.info("provider %s: id_token algorithms now %s", provider.name, ", ".join(algs))
+        return True
     provider.jwks = jwks
     provider.keys_fetched_at = provider.last_check_at = now
     provider.last_check_error = ""
+    fields = ["jwks", "keys_fetched_at", "last_check_at", "last_check_error"]
+    algs = _algs_for_keys(provider, jwks)
+    if algs is not None:
+        provider.id_token_algs = algs
+        fields.append("id_token_algs")
     with change_context(reason=f"provider {provider.name} rotated its signing keys"):
         # Only these fields: a staff edit saved meanwhile must not be undone.
-        provider.save(update_fields=["jwks", "keys_fetched_at", "last_check_at", "last_check_error"])
+        provider.save(update_fields=fields)
     log.info("provider %s: signing keys changed (%s)", provider.name, ", ".join(sorted(_key_ids(jwks))))
     return True
+
+
+def _algs_for_keys(provider: IdentityProvider, jwks: dict) -> list[str] | None:
+    """The algorithms `jwks` and the stored discovery document call for, when
+    they differ from the provider's (an RSA key replaced by an EC one, say);
+    None to keep the current ones."""
+    if not provider.discovery:
+        return None  # never discovered (made in the admin): nothing to go by
+    secret = provider.client_secret if provider.token_endpoint_auth_method != "none" else ""
+    try:
+        algs = id_token_algs_choose(document=provider.discovery, jwks=jwks, client_secret=secret)
+    except ProviderCheckError as exc:
+        log.warning("provider %s: rotated keys fit no algorithm, keeping %s: %s", provider.name, provider.id_token_algs, exc)
+        return None
+    return algs if algs != provider.id_token_algs else None
 
 
 def _key_ids(jwks: dict) -> set[str]:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import presenters
+from .. import presenters, presets
 from ..context import change_context
 from ..forms import PRESET_FIELDS, OnboardForm, ProviderCheckForm
 from ..services.sites import site_create
@@ -57,9 +57,16 @@ def _create(request, form: OnboardForm):
 def provider_check_view(request):
     form = ProviderCheckForm(request.POST)
     ok = form.is_valid() and form.provider is not None
+    provider = getattr(form, "provider", None)
     return render(
         request,
         "sites/_provider_check.html",
-        {"ok": ok, "form": form, "provider": getattr(form, "provider", None), "metadata": getattr(form, "provider_metadata", None)},
+        {
+            "ok": ok,
+            "form": form,
+            "provider": provider,
+            "metadata": getattr(form, "provider_metadata", None),
+            "email_proof": presets.EMAIL_PROOF_TEXT[presets.email_proof(provider.preset)] if provider else "",
+        },
         status=200,
     )

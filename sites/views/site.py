@@ -10,7 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import presenters, selectors
 from ..context import change_context
 from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm, SiteEditForm
-from ..models import Build, ProtectedSite
+from edge_runtime.config import FIELDS_SINCE
+
+from .. import presets
+from ..models import SIGN_OUT_PATH, Build, ProtectedSite
 from ..services import provisioning, site_actions
 from ..services.keys import session_keys_revoke
 from .base import site_or_404, staff_required
@@ -28,6 +31,7 @@ def _registration(site: ProtectedSite) -> list[dict]:
             "open_url": site.public_origin(host) + "/",
             "callback_url": site.callback_url(host),
             "signed_out_url": site.signed_out_url(host),
+            "sign_out_url": site.sign_out_url(host),
         }
         for host in site.config_hosts
     ]
@@ -48,6 +52,14 @@ def _not_live_reason(site: ProtectedSite) -> str:
     return f"Not live yet: provisioning is still running ({presenters.cloudfront_wait()})."
 
 
+def _email_proof_needs_release(site: ProtectedSite) -> bool:
+    """Whether the site's e-mail rules need a newer edge release to be judged
+    by its provider's own proof (an older one reads only `email_verified`)."""
+    if not (site.emails or site.email_domains) or presets.email_proof(site.provider.preset) == "email_verified":
+        return False
+    return site.schema_version < FIELDS_SINCE["provider"]["email_proof"]
+
+
 def site_context(site: ProtectedSite, **forms) -> dict:
     latest = selectors.revisions_for(site).first()
     if latest is not None:
@@ -65,6 +77,11 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         "move_form": MoveReleaseForm(site=site),
         "tab": "overview",
         "not_live_reason": _not_live_reason(site),
+        "sign_out_path": SIGN_OUT_PATH,
+        "email_proof": presets.EMAIL_PROOF_TEXT[presets.email_proof(site.provider.preset)],
+        # "Anyone who signs in" at Google is anyone with a Google account.
+        "open_to_every_google_account": site.allow_any_user and site.provider.preset == presets.GOOGLE,
+        "email_proof_needs_release": _email_proof_needs_release(site),
     }
     context.update(forms)
     return context

@@ -269,3 +269,22 @@ def test_redeploy_with_the_real_service_records_a_deployment_and_enqueues_it(sta
     assert any(deployment.pk in args for args in (a for _, a, _ in sent_tasks))
     fragment = staff_client.get(_url("site_deployments", live_site)).content.decode()
     assert f'data-deployment-id="{deployment.pk}"' in fragment
+
+
+def test_the_site_page_shows_the_viewer_sign_out_address_and_how_an_spa_links_to_it(staff_client, live_site):
+    # Fails on main: the page listed only the addresses to register.
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    block = page[page.index('id="viewer-sign-out"'):]
+    block = block[: block.index("</div>\n    </div>") if "</div>\n    </div>" in block else 2000]
+    assert live_site.sign_out_url() in block
+    assert "/_gatehouse/sign-out" in block
+    assert "single-page app" in block and "window.location.assign" in block
+    # Next to the addresses to register, in the same card.
+    register = page[page.index('id="register-h"'):page.index('id="deployments-h"')]
+    assert 'id="viewer-sign-out"' in register
+
+
+def test_the_site_page_shows_the_token_algorithms_and_the_email_proof(staff_client, live_site):
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    assert '<dd id="site-algs">RS256</dd>' in page
+    assert "email_verified: true" in page

@@ -1,10 +1,12 @@
 """Provider discovery and key refresh against a real local HTTP server."""
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.urls import reverse
 
 from sites.models import IdentityProvider
 from sites.services.providers import (
@@ -15,6 +17,7 @@ from sites.services.providers import (
     provider_refresh_keys,
     providers_refresh_keys,
 )
+from tests.console.pages_support import fast_passwords, staff_client  # noqa: F401
 
 KEYS = {"keys": [{"kty": "EC", "kid": "e1", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}
 
@@ -171,3 +174,131 @@ def test_a_failed_refresh_keeps_the_old_keys(idp, local_provider):
     local_provider.refresh_from_db()
     assert local_provider.jwks == KEYS
     assert "HTTP 404" in local_provider.last_check_error
+
+
+# --- which id_token algorithms a provider gets ----------------------------------
+
+RSA_KEY = {"kty": "RSA", "kid": "r1", "use": "sig", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw", "e": "AQAB"}
+P384_KEY = {"kty": "EC", "kid": "e384", "crv": "P-384", "x": "x", "y": "y"}
+
+
+def _check_new(idp, *, secret="", method="client_secret_basic"):
+    provider = IdentityProvider(name="Dev", preset="oidc", issuer=idp.origin, client_id="c", token_endpoint_auth_method=method)
+    if secret:
+        provider.client_secret = secret
+    assert provider.id_token_algs == ["RS256"]  # the model's default
+    provider_check(provider)
+    return provider.id_token_algs
+
+
+def test_a_new_provider_that_signs_es256_gets_es256_not_the_rs256_default(idp):
+    # Fails on main: the default ["RS256"] overlapped discovery's list, so it
+    # was kept, and every sign-in failed with "alg ES256 is not allowed here".
+    idp.discovery(id_token_signing_alg_values_supported=["ES256", "RS256"])
+    assert _check_new(idp) == ["ES256"]
+
+
+def test_algorithms_follow_the_key_types_in_the_key_set(idp):
+    idp.discovery(id_token_signing_alg_values_supported=["ES256", "ES384", "RS256", "PS256", "EdDSA"])
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    assert _check_new(idp) == ["RS256", "PS256"]
+    idp.json("/jwks", {"keys": [RSA_KEY, KEYS["keys"][0], P384_KEY]})
+    assert _check_new(idp) == ["ES256", "ES384", "RS256", "PS256"]
+
+
+def test_a_key_that_names_its_algorithm_or_is_for_encryption_limits_the_choice(idp):
+    idp.discovery(id_token_signing_alg_values_supported=["RS256", "PS256", "ES256"])
+    idp.json("/jwks", {"keys": [dict(RSA_KEY, alg="PS256"), dict(KEYS["keys"][0], use="enc")]})
+    assert _check_new(idp) == ["PS256"]
+
+
+def test_hs256_only_with_a_client_secret_long_enough_to_be_its_key(idp):
+    idp.discovery(id_token_signing_alg_values_supported=["HS256", "ES256"])
+    assert _check_new(idp, secret="s" * 32) == ["HS256", "ES256"]
+    assert _check_new(idp, secret="s" * 31) == ["ES256"]
+    assert _check_new(idp, secret="s" * 40, method="none") == ["ES256"]
+
+
+def test_a_provider_without_the_discovery_list_gets_rs256(idp):
+    idp.discovery()
+    doc = json.loads(idp.routes["/.well-known/openid-configuration"][2])
+    del doc["id_token_signing_alg_values_supported"]
+    idp.json("/.well-known/openid-configuration", doc)
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    assert _check_new(idp) == ["RS256"]
+
+
+def test_when_no_algorithm_fits_the_check_says_why(idp):
+    idp.discovery(id_token_signing_alg_values_supported=["ES256"])
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    with pytest.raises(ProviderCheckError, match=r"signs with ES256.*its keys are RSA"):
+        _check_new(idp)
+
+
+def test_a_provider_checked_again_takes_the_algorithms_anew(idp):
+    idp.discovery(id_token_signing_alg_values_supported=["RS256", "ES256"])
+    provider = IdentityProvider(name="Dev", preset="oidc", issuer=idp.origin, client_id="c", id_token_algs=["RS256", "PS256"])
+    provider_check(provider)
+    assert provider.id_token_algs == ["ES256"]
+
+
+def test_the_chosen_algorithms_reach_the_published_config(idp, site, provider):
+    from sites.rendering import site_config_render
+
+    idp.discovery(id_token_signing_alg_values_supported=["ES256", "RS256"])
+    provider.preset, provider.issuer = "oidc", idp.origin
+    provider_check(provider)
+    provider.save()
+    site.refresh_from_db()
+    assert site_config_render(site)["provider"]["id_token_algs"] == ["ES256"]
+
+
+def test_the_provider_check_page_shows_the_algorithms_chosen(idp, staff_client):
+    idp.discovery(id_token_signing_alg_values_supported=["ES256", "RS256", "HS256"])
+    fields = {
+        "provider_choice": "new",
+        "provider_preset": "oidc",
+        "provider_issuer": idp.origin,
+        "provider_token_endpoint_auth_method": "client_secret_basic",
+        "provider_scopes": "openid email",
+    }
+    page = staff_client.post(reverse("sites:provider_check"), fields).content.decode()
+    assert 'data-ok="true"' in page
+    chosen = re.search(r'<dd id="check-algs">(.*?)</dd>', page, re.S)[1]
+    assert "<strong>ES256</strong>" in chosen
+    assert "the provider lists ES256, RS256, HS256" in chosen
+
+
+def test_keys_rotated_to_another_type_bring_their_algorithms(idp, local_provider, site, django_capture_on_commit_callbacks):
+    discovery = {"id_token_signing_alg_values_supported": ["ES256", "RS256"]}
+    IdentityProvider.objects.filter(pk=local_provider.pk).update(discovery=discovery, id_token_algs=["ES256"])
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider_refresh_keys(provider_id=local_provider.pk) is True
+    local_provider.refresh_from_db()
+    assert local_provider.id_token_algs == ["RS256"]
+    assert site.revisions.first().document["provider"]["id_token_algs"] == ["RS256"]
+
+
+def test_rotated_keys_that_fit_no_algorithm_keep_the_current_ones(idp, local_provider):
+    IdentityProvider.objects.filter(pk=local_provider.pk).update(
+        discovery={"id_token_signing_alg_values_supported": ["ES256"]}, id_token_algs=["ES256"]
+    )
+    idp.json("/jwks", {"keys": [RSA_KEY]})
+    assert provider_refresh_keys(provider_id=local_provider.pk) is True
+    local_provider.refresh_from_db()
+    assert local_provider.id_token_algs == ["ES256"]
+
+
+def test_a_provider_saved_with_the_old_rs256_default_is_put_right_at_the_next_refresh(idp, local_provider, site, django_capture_on_commit_callbacks):
+    # Fails on main: an ES256 provider saved with ["RS256"] stayed broken.
+    IdentityProvider.objects.filter(pk=local_provider.pk).update(
+        discovery={"id_token_signing_alg_values_supported": ["ES256", "RS256"]}, id_token_algs=["RS256"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider_refresh_keys(provider_id=local_provider.pk) is True
+    local_provider.refresh_from_db()
+    assert local_provider.id_token_algs == ["ES256"]
+    assert site.revisions.first().document["provider"]["id_token_algs"] == ["ES256"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert provider_refresh_keys(provider_id=local_provider.pk) is False

@@ -101,3 +101,32 @@ def test_injection_refuses_a_fingerprint_no_current_secret_matches(site, provide
 def test_the_redacted_document_is_plain_json(site):
     redacted = config_redact(site_config_render(site))
     assert json.loads(canonical_json(redacted)) == redacted
+
+
+@pytest.mark.parametrize(
+    ("preset", "fields", "proof"),
+    [
+        ("auth0", {}, "email_verified"),
+        ("okta", {}, "email_verified"),
+        ("cognito", {}, "cognito"),
+        ("google", {"issuer": "https://accounts.google.com"}, "google"),
+        ("entra", {"tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47"}, "entra"),
+        ("oidc", {}, "email_verified"),
+    ],
+)
+def test_each_preset_renders_its_email_proof(site, provider, preset, fields, proof):
+    provider.preset = preset
+    for name, value in fields.items():
+        setattr(provider, name, value)
+    provider.save()
+    site.refresh_from_db()
+    doc = site_config_render(site)
+    assert doc["provider"]["email_proof"] == proof
+    assert parse(doc).email_proof == proof
+
+
+def test_a_site_on_a_schema_1_release_gets_no_email_proof(site):
+    site.edge_release = EdgeRelease.objects.create(version="0.1", zip_sha256="1" * 64, schema_version=1)
+    doc = site_config_render(site)
+    assert doc["schema_version"] == 1
+    assert "email_proof" not in doc["provider"]
