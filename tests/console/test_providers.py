@@ -171,3 +171,13 @@ def test_a_failed_refresh_keeps_the_old_keys(idp, local_provider):
     local_provider.refresh_from_db()
     assert local_provider.jwks == KEYS
     assert "HTTP 404" in local_provider.last_check_error
+
+
+def test_a_check_records_whether_the_provider_sends_iss_with_authorization_responses(idp):
+    idp.discovery(authorization_response_iss_parameter_supported=True)
+    provider = IdentityProvider(name="Dev", preset="oidc", issuer=idp.origin, client_id="c")
+    provider_check(provider)
+    assert provider.sends_authorization_response_iss is True
+    idp.discovery()
+    provider_check(provider)
+    assert provider.sends_authorization_response_iss is False
