@@ -135,21 +135,25 @@ def scrub(text):
 
 def describe_error(exc):
     """What an unexpected exception's log line holds: its type, its scrubbed
-    message, the step (the deepest function of this package it went through)
-    and its last frames as `file:line:function`. Never source lines or
-    local values."""
+    message, the step it happened in and its last frames as
+    `file:line:function`. Never source lines or local values."""
     frames = []
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
         frames.append((os.path.basename(code.co_filename), tb.tb_lineno, code.co_name, code.co_filename))
         tb = tb.tb_next
-    here = os.path.dirname(os.path.abspath(__file__))
-    ours = [f for f in frames if os.path.dirname(os.path.abspath(f[3])) == here]
+    here = os.path.abspath(__file__)
+    package = os.path.dirname(here)
+    steps = [f[2] for f in frames if os.path.abspath(f[3]) == here]
+    ours = [f[2] for f in frames if os.path.dirname(os.path.abspath(f[3])) == package]
     return {
         "kind": type(exc).__name__,
         "message": scrub(exc),
-        "step": ours[-1][2] if ours else None,
+        # The handler's own step (`_callback`, `_start_login`, ...) and the
+        # deepest edge function below it (`verify_id_token`, ...).
+        "step": steps[-1] if steps else None,
+        "in": ours[-1] if ours else None,
         "frames": [f"{name}:{line}:{func}" for name, line, func, _ in frames[-_LOG_FRAMES:]],
     }
 
@@ -594,12 +598,17 @@ def _callback(cfg, request, host, context):
                 log("auth_time_missing", site=cfg.site_id, sub=str(claims.get("sub"))[:200])
             else:
                 log("token_invalid", site=cfg.site_id, reason=problem, sub=str(claims.get("sub"))[:200])
-                return _try_again(
+                # Signing out here ends the provider's session too (where it
+                # has an end-session endpoint), after which it must ask.
+                return responses.page(
                     cfg,
                     SIGN_IN_FAILED,
                     "Please sign in again",
-                    "Everyone was signed out of this demo, and the identity provider did not ask you to sign in "
-                    "again. Sign out at the identity provider, then try again.",
+                    [
+                        "Everyone was signed out of this demo, and the identity provider did not ask you to sign "
+                        "in again. Sign out at the identity provider, then sign in again."
+                    ],
+                    link=(cfg.sign_out_path, "Sign out, then sign in again"),
                     cookies=clear,
                 )
 

@@ -311,9 +311,11 @@ def test_providers_without_openid_logout_get_no_hint_and_keep_no_id_token(make_s
 def test_me_never_shows_the_id_token(site, provider):
     state, nonce, tx, _ = sign_in()
     cookies = [cookie_pair(c) for c in set_cookies(callback(state, nonce, tx)) if "Max-Age=0" not in c]
+    (id_token,) = [c.split("=", 1)[1] for c in cookies if c.startswith(handler.ID_TOKEN_COOKIE + "=")]
     me = run(event("/_gatehouse/me", navigate=False, cookies=["; ".join(cookies)]))
     assert me["status"] == "200"
-    assert "." * 2 not in me["body"] and "eyJ" not in me["body"]
+    assert id_token.split(".")[1] not in me["body"]
+    assert set(json.loads(me["body"])) <= {"sub", "email", "email_verified", "name", "signed_in", "expires_at"}
 
 
 # --- item 11: cookies -------------------------------------------------------------
@@ -445,11 +447,27 @@ def test_an_unexpected_error_logs_its_type_step_and_frames_but_no_secret(site, p
     assert line["gatehouse"] == "error"
     assert line["kind"] == "ValueError"
     assert line["step"] == "_callback"
+    assert line["in"] == "_callback"
     assert "cannot use code" in line["message"]
     assert line["frames"][-1].startswith("test_callback.py:")
     assert any(f.startswith("handler.py:") and f.endswith(":_callback") for f in line["frames"])
     for secret in (code, nonce, tx_value, state):
         assert secret not in out
+
+
+def test_an_error_deep_in_the_edge_names_the_handler_step_and_the_function(site, provider, monkeypatch, capsys):
+    from edge_runtime import jws
+
+    def broken(*args, **kwargs):
+        raise KeyError("n")
+
+    monkeypatch.setattr(jws, "verify", broken)
+    state, nonce, tx, _ = sign_in()
+    capsys.readouterr()
+    assert callback(state, nonce, tx)["status"] == "500"
+    (line,) = log_lines(capsys)
+    assert (line["kind"], line["step"]) == ("KeyError", "_callback")
+    assert any(f.startswith("oidc.py:") and f.endswith(":verify_id_token") for f in line["frames"])
 
 
 @pytest.mark.parametrize(
