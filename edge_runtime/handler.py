@@ -393,13 +393,14 @@ def revocation(cfg, now):
     return revoked
 
 
-def _start_login(cfg, request, host, now, ours, *, return_to=None, retry=None, clear=()):
+def _start_login(cfg, request, host, now, ours, *, return_to=None, retry=None, tried=(), clear=()):
     """Send the viewer to the provider.
 
     `retry` names why the callback starts this sign-in over by itself
-    (`invalid_grant`, `stale_auth`); the transaction then carries `a`, and a
-    callback of a transaction with `a` never starts another one, so an
-    automatic restart happens at most once per sign-in the viewer began.
+    (`invalid_grant`, `stale_auth`), `tried` the reasons of earlier restarts
+    of the same sign-in. The transaction carries them all in `a`, and the
+    callback never restarts for a reason already in `a`: at most one restart
+    per reason, two in all, per sign-in the viewer began.
     """
     from urllib.parse import urlencode
 
@@ -424,7 +425,7 @@ def _start_login(cfg, request, host, now, ours, *, return_to=None, retry=None, c
             max_age = min(max_age, int(configured))
         params["max_age"] = str(max_age)
     if retry is not None:
-        claims["a"] = retry
+        claims["a"] = ",".join([*tried, retry])
     if retry == "stale_auth":
         prompts = [p for p in params.get("prompt", "").split() if p not in ("none", "login")]
         params["prompt"] = " ".join(["login", *prompts])
@@ -494,9 +495,9 @@ def _try_again(cfg, status, title, message, *, cookies=()):
 # foreign answer) or 401 (the sign-in could not be completed: the provider
 # failed, refused, or its token did not verify). Never 403, 404 or a 5xx:
 # those are the codes a CloudFront distribution's custom error responses can
-# replace (400, 403, 404, 405, 414, 416, 500-504), and the console maps 403
-# and 404 to the demo's own error page; 401 cannot be mapped at all, so the
-# "try again" page always reaches the viewer.
+# replace (400, 403, 404, 405, 414, 416, 500-504), and a distribution that
+# maps 403 and 404 to the demo's own error page is expected; 401 cannot be
+# mapped at all, so the "try again" page always reaches the viewer.
 SIGN_IN_FAILED = 401
 
 
@@ -546,15 +547,19 @@ def _callback(cfg, request, host, context):
     # mix-up attack) is refused before its code goes anywhere.
     iss = params.get("iss")
     if iss is not None and iss != cfg.issuer:
-        return _callback_refused(cfg, "iss parameter names another issuer", "The sign-in answer came from another identity provider.", cookies=clear)
+        message = "The sign-in answer came from another identity provider."
+        return _callback_refused(cfg, "iss parameter names another issuer", message, cookies=clear)
     if iss is None and cfg.iss_parameter_required:
-        return _callback_refused(cfg, "iss parameter missing", "The sign-in answer did not name its identity provider.", cookies=clear)
+        message = "The sign-in answer did not name its identity provider."
+        return _callback_refused(cfg, "iss parameter missing", message, cookies=clear)
     if "error" in params:
         error = oidc._error_code(params) or "an unknown error"
         detail = params.get("error_description", "")[:300]
         log("provider_error", site=cfg.site_id, error=error)
         message = f"The identity provider said: {error}" + (f" ({detail})" if detail else "")
         return _try_again(cfg, SIGN_IN_FAILED, "Sign-in was not completed", message, cookies=clear)
+    # Why this sign-in was already restarted automatically, if it was.
+    tried = [t for t in str(transaction.get("a") or "").split(",") if t]
     code = params.get("code")
     if not code or len(code) > 2048:
         return _callback_refused(cfg, "no code", "The identity provider sent no code.", cookies=clear)
@@ -567,12 +572,15 @@ def _callback(cfg, request, host, context):
         claims = oidc.verify_id_token(cfg, id_token, transaction["n"], now, deadline)
         claims = _complete_claims(cfg, claims, token_response, deadline)
     except oidc.ProviderError as exc:
-        if exc.error == "invalid_grant" and not transaction.get("a"):
+        if exc.error == "invalid_grant" and "invalid_grant" not in tried:
             # A used or expired code (a reload while the first answer was on
             # its way, a slow consent page): start over once, to the same page.
             log("login_restarted", site=cfg.site_id, reason=exc.reason)
-            return _start_login(cfg, request, host, now, ours, return_to=transaction.get("r"), retry="invalid_grant", clear=clear)
-        log("callback_failed", site=cfg.site_id, reason=exc.reason, retried=bool(transaction.get("a")))
+            return _start_login(
+                cfg, request, host, now, ours,
+                return_to=transaction.get("r"), retry="invalid_grant", tried=tried, clear=clear,
+            )
+        log("callback_failed", site=cfg.site_id, reason=exc.reason, retried=bool(tried))
         if exc.error is not None:
             message = "The identity provider did not accept this sign-in. Please try again."
         else:
@@ -580,7 +588,8 @@ def _callback(cfg, request, host, context):
         return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", message, cookies=clear)
     except oidc.TokenInvalid as exc:
         log("token_invalid", site=cfg.site_id, reason=exc.reason)
-        return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", f"The sign-in could not be verified: {exc.reason}.", cookies=clear)
+        message = f"The sign-in could not be verified: {exc.reason}."
+        return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", message, cookies=clear)
 
     revoked = revocation(cfg, now)
     if revoked is not None:
@@ -588,10 +597,13 @@ def _callback(cfg, request, host, context):
         fresh = oidc._number(auth_time) and auth_time >= revoked
         if not fresh:
             problem = "auth_time missing" if auth_time is None else "auth_time before the revocation"
-            if not transaction.get("a"):
+            if "stale_auth" not in tried:
                 log("login_restarted", site=cfg.site_id, reason=problem)
-                return _start_login(cfg, request, host, now, ours, return_to=transaction.get("r"), retry="stale_auth", clear=clear)
-            if auth_time is None and transaction.get("a") == "stale_auth":
+                return _start_login(
+                    cfg, request, host, now, ours,
+                    return_to=transaction.get("r"), retry="stale_auth", tried=tried, clear=clear,
+                )
+            if auth_time is None:
                 # A provider that sends no auth_time even for max_age breaks
                 # OpenID Connect Core 3.1.2.1; what it did with prompt=login
                 # cannot be checked, so it is trusted and logged.
@@ -714,7 +726,10 @@ def _sign_out(cfg, request, host):
 
     headers = request["headers"]
     ours = split_cookies(headers)[0]
-    cookies = [responses.expired_cookie(SESSION_COOKIE), responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path)]
+    cookies = [
+        responses.expired_cookie(SESSION_COOKIE),
+        responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path),
+    ]
     cookies.extend(_expire_pending(_pending_logins(ours), 0))
     origin = _public_origin(host)
     if cfg.end_session_endpoint:

@@ -246,6 +246,26 @@ def test_a_provider_that_omits_auth_time_is_asked_for_prompt_login_and_then_trus
     assert any(line["gatehouse"] == "auth_time_missing" for line in log_lines(capsys))
 
 
+def test_a_sign_in_restarted_for_a_used_code_may_still_restart_once_for_a_stale_authentication(make_site, provider):
+    cfg = revoked_site(make_site, provider, 120)
+    provider.token_status, provider.token_body = 400, {"error": "invalid_grant"}
+    state, nonce, tx, _ = sign_in()
+    first = callback(state, nonce, tx)
+    provider.token_status, provider.token_body = 200, None
+    provider.id_token_claims = {"auth_time": int(time.time()) - 3600}
+    again = location_params(first)
+    second = callback(again["state"], again["nonce"], cookie_pair(tx_cookies(first)[0]))
+    assert second["status"] == "302"
+    assert transaction_of(cfg, second)["a"] == "invalid_grant,stale_auth"
+    third = location_params(second)
+    assert third["prompt"] == "login"
+    # Each reason once: a third answer with either problem gets a page.
+    provider.token_status, provider.token_body = 400, {"error": "invalid_grant"}
+    final = callback(third["state"], third["nonce"], cookie_pair(tx_cookies(second)[0]))
+    assert final["status"] == "401"
+    assert "location" not in final["headers"]
+
+
 def test_a_configured_prompt_is_kept_beside_prompt_login(make_site, provider):
     make_site(
         provider=provider.provider_section(authorize_params={"prompt": "select_account"}),
