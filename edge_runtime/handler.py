@@ -575,19 +575,19 @@ def _callback(cfg, request, host, context):
         if exc.error == "invalid_grant" and "invalid_grant" not in tried:
             # A used or expired code (a reload while the first answer was on
             # its way, a slow consent page): start over once, to the same page.
-            log("login_restarted", site=cfg.site_id, reason=exc.reason)
+            log("login_restarted", site=cfg.site_id, reason=scrub(exc.reason))
             return _start_login(
                 cfg, request, host, now, ours,
                 return_to=transaction.get("r"), retry="invalid_grant", tried=tried, clear=clear,
             )
-        log("callback_failed", site=cfg.site_id, reason=exc.reason, retried=bool(tried))
+        log("callback_failed", site=cfg.site_id, reason=scrub(exc.reason), retried=bool(tried))
         if exc.error is not None:
             message = "The identity provider did not accept this sign-in. Please try again."
         else:
             message = "The identity provider could not be reached. Please try again."
         return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", message, cookies=clear)
     except oidc.TokenInvalid as exc:
-        log("token_invalid", site=cfg.site_id, reason=exc.reason)
+        log("token_invalid", site=cfg.site_id, reason=scrub(exc.reason))
         message = f"The sign-in could not be verified: {exc.reason}."
         return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", message, cookies=clear)
 

@@ -567,3 +567,13 @@ def test_scrub_removes_what_looks_like_a_secret(text):
 def test_scrub_keeps_plain_words_and_caps_the_length():
     assert handler.scrub("KeyError: 'authorization_endpoint'") == "KeyError: 'authorization_endpoint'"
     assert len(handler.scrub("word " * 1000)) == 300
+
+
+def test_a_providers_error_code_is_scrubbed_before_it_is_logged(site, provider, capsys):
+    leaked = "eyJhbGciOiJIUzI1NiJ9Zm9vYmFyMTIz"
+    provider.token_status, provider.token_body = 400, {"error": leaked}
+    state, nonce, tx, _ = sign_in()
+    assert callback(state, nonce, tx)["status"] == "401"
+    out = capsys.readouterr().out
+    assert "callback_failed" in out
+    assert leaked not in out
