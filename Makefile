@@ -7,7 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export GATEHOUSE_TEST_VAR ?= var/test
 
-.PHONY: install browser run worker beat test test-edge test-console bench migrations-check check clean
+OIDC_PROVIDER := tests/fixtures/oidc_provider
+NODE_STAMP := $(OIDC_PROVIDER)/node_modules/.installed
+
+.PHONY: install browser node-deps run worker beat test test-edge test-console bench migrations-check check clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,6 +24,17 @@ browser:  ## Debian's Chromium for the Playwright tests (needs root, or install 
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests."; fi
+
+# The npm oidc-provider for the end-to-end tests, exactly as package-lock.json pins it.
+$(NODE_STAMP): $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else echo "Install Node.js 20 and npm (sudo apt-get install nodejs npm) for the oidc-provider tests."; exit 1; fi; \
+	fi
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: $(NODE_STAMP)  ## The npm oidc-provider the end-to-end tests run (npm ci, from the lock file).
 
 run: $(STAMP)  ## The whole local stack: console, worker, beat, local AWS, edge gateway, local provider.
 	PYTHON=$(PY) scripts/run-dev
@@ -37,7 +51,7 @@ define pytest
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$rc
 endef
 
-test: $(STAMP) browser  ## Everything. SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
+test: $(STAMP) browser $(NODE_STAMP)  ## Everything. SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
 	$(call pytest,$(PYTEST_ARGS))
 
 test-edge: $(STAMP)
@@ -56,4 +70,4 @@ check: $(STAMP)
 	$(PY) manage.py check
 
 clean:
-	rm -rf var/test test-artifacts dist
+	rm -rf var/test test-artifacts dist $(OIDC_PROVIDER)/node_modules

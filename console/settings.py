@@ -247,6 +247,10 @@ GATEHOUSE_AWS_CONNECT_TIMEOUT = env.float("GATEHOUSE_AWS_CONNECT_TIMEOUT", defau
 GATEHOUSE_AWS_READ_TIMEOUT = env.float("GATEHOUSE_AWS_READ_TIMEOUT", default=30.0)
 GATEHOUSE_AWS_MAX_ATTEMPTS = env.int("GATEHOUSE_AWS_MAX_ATTEMPTS", default=4)
 GATEHOUSE_EDGE_RUNTIME = env.str("GATEHOUSE_EDGE_RUNTIME", default="python3.12")
+# The edge zip carries byte-code for that runtime, compiled by a CPython of
+# the same version: this one, else python3.12 on the PATH or under pyenv
+# (edge_runtime/build.py). Without one it is sources only, with a warning.
+GATEHOUSE_EDGE_BUILD_PYTHON = env.str("GATEHOUSE_EDGE_BUILD_PYTHON", default="")
 # CloudFront takes minutes to deploy; the local AWS answers at once.
 GATEHOUSE_PROVISION_POLL_SECONDS = env.int("GATEHOUSE_PROVISION_POLL_SECONDS", default=30 if PRODUCTION else 3)
 # An unfinished deployment untouched this long lost its worker; the beat

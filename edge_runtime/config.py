@@ -600,6 +600,10 @@ class SiteConfig:
         self.session_lifetime = session["lifetime_seconds"]
         self.current_kid = session["current_kid"]
         self.session_keys = {kid: b64url_secret(v) for kid, v in session["keys"].items()}
+        if self.session_keys.get(self.current_kid) is None:
+            # validate() refuses this; a SiteConfig built without it must not
+            # sign new sessions with some other key either.
+            raise ConfigError(["session.current_kid: must name one of session.keys"])
         revoked = session.get("revoked_at")
         self.revoked_at = parse_timestamp(revoked) if revoked else None
         self.allow_any_user = access["allow_any_user"]

@@ -17,11 +17,20 @@ request is served from the origin:
     names the S3 origin's bucket and default root object, and the object is
     fetched from that bucket with SigV4.
 
-A missing object answers 403 AccessDenied, as S3 does through an origin
-access control that may not list the bucket. Like CloudFront, a handler
-that raises or runs past 5 s gives 503, and an invalid result (a changed
-read-only header, a generated response over 40 KB) gives 502. The request
-body is read but not passed to the function (no "include body" option).
+A missing object answers 404 NoSuchKey, as S3 does to a distribution that
+may list the bucket (the console's bucket policy grants it), and any other
+refusal 403 AccessDenied. With ``--origin-s3`` the distribution's own
+settings apply as CloudFront applies them: its ``CustomErrorResponses``
+(an origin error with a listed code is answered with the page at
+``ResponsePagePath``, fetched from the origin without running the function,
+and ``ResponseCode``), and the security headers of AWS's managed
+SecurityHeadersPolicy when the default cache behaviour names it; a response
+the function generates is sent as it made it (it carries its own headers).
+A request whose ``If-None-Match`` matches the object's ETag gets 304. Like
+CloudFront, a handler that raises or runs past 5 s gives 503, and an invalid
+result (a changed read-only header, a generated response over 40 KB) gives
+502. The request body is read but not passed to the function (no "include
+body" option).
 
 One log line per request: method, host, path, status; never query strings or
 cookies. Not part of the deployment zip.
@@ -60,6 +69,21 @@ CHUNK = 64 * 1024
 ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
     b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+)
+NO_SUCH_KEY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+)
+# AWS's managed response headers policy "SecurityHeadersPolicy" (CloudFront
+# Developer Guide, "Use managed response headers policies"): its id, and each
+# header with whether it overrides one the origin sent.
+SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+SECURITY_HEADERS = (
+    ("Referrer-Policy", "strict-origin-when-cross-origin", False),
+    ("Strict-Transport-Security", "max-age=31536000", False),
+    ("X-Content-Type-Options", "nosniff", True),
+    ("X-Frame-Options", "SAMEORIGIN", False),
+    ("X-XSS-Protection", "1; mode=block", False),
 )
 
 
@@ -123,6 +147,33 @@ def access_denied():
     return OriginResponse(403, [("Content-Type", "application/xml")], ACCESS_DENIED)
 
 
+def no_such_key():
+    return OriginResponse(404, [("Content-Type", "application/xml")], NO_SUCH_KEY)
+
+
+class Behaviour:
+    """What a distribution does to origin responses: error pages and a headers policy."""
+
+    def __init__(self, error_responses=None, headers_policy_id=None):
+        # ErrorCode -> (ResponsePagePath, ResponseCode or None)
+        self.error_responses = dict(error_responses or {})
+        self.headers_policy_id = headers_policy_id
+
+
+def with_policy_headers(response, behaviour):
+    """`response` with the headers of the behaviour's response headers policy, as CloudFront adds them."""
+    if behaviour is None or behaviour.headers_policy_id != SECURITY_HEADERS_POLICY_ID:
+        return response
+    present = {name.lower() for name, _ in response.headers}
+    for name, value, override in SECURITY_HEADERS:
+        if name.lower() in present:
+            if not override:
+                continue
+            response.headers = [(n, v) for n, v in response.headers if n.lower() != name.lower()]
+        response.headers.append((name, value))
+    return response
+
+
 class PathRefused(Exception):
     pass
 
@@ -153,16 +204,20 @@ class DirOrigin:
     def distribution_id(self, host):
         return self._distribution_id
 
+    def behaviour(self, distribution_id):
+        # No distribution settings to read: no error pages, no headers policy.
+        return Behaviour()
+
     def fetch(self, host, uri, distribution_id):
         key = origin_key(uri)
         if not key or "//" in key or key.endswith("/"):
-            return access_denied()
+            return no_such_key()
         path = (self.root / key).resolve()
         # A symlink inside the folder must not lead out of it either.
         if not path.is_relative_to(self.root):
             raise PathRefused("outside the origin folder")
         if not path.is_file():
-            return access_denied()
+            return no_such_key()
         data = path.read_bytes()
         content_type = mimetypes.guess_type(path.name)[0] or "binary/octet-stream"
         etag = '"%s"' % hashlib.md5(data, usedforsecurity=False).hexdigest()
@@ -194,8 +249,7 @@ class S3Origin:
             return None
         return cfg.distribution_id if cfg is not None else None
 
-    def distribution(self, distribution_id):
-        """(bucket, region, default root object) of the distribution's S3 origin."""
+    def _get_distribution(self, distribution_id):
         now = self.clock()
         with self._lock:
             cached = self._distributions.get(distribution_id)
@@ -206,10 +260,20 @@ class S3Origin:
         status, body = http_get(url, headers, timeout=5)
         if status != 200:
             raise LookupError(f"GetDistribution answered {status}")
-        info = parse_distribution(body)
+        info = (parse_distribution(body), parse_behaviour(body))
         with self._lock:
             self._distributions[distribution_id] = (now, info)
         return info
+
+    def distribution(self, distribution_id):
+        """(bucket, region, default root object) of the distribution's S3 origin."""
+        return self._get_distribution(distribution_id)[0]
+
+    def behaviour(self, distribution_id):
+        """The distribution's error responses and response headers policy."""
+        if not distribution_id:
+            return Behaviour()
+        return self._get_distribution(distribution_id)[1]
 
     def fetch(self, host, uri, distribution_id):
         if not distribution_id:
@@ -219,7 +283,7 @@ class S3Origin:
         if not key and root_object:
             key = root_object
         if not key:
-            return access_denied()
+            return no_such_key()
         url = s3_object_url(bucket, key, region, self.settings.endpoint_url)
         headers = sigv4.sign("GET", url, region=region, service="s3", credentials=self._credentials())
         parts = urlsplit(url)
@@ -230,7 +294,7 @@ class S3Origin:
         if response.status in (403, 404):
             response.read()
             connection.close()
-            return access_denied()
+            return no_such_key() if response.status == 404 else access_denied()
         if response.status != 200:
             response.read()
             connection.close()
@@ -278,6 +342,28 @@ def parse_distribution(xml_bytes):
     if not match:
         raise LookupError(f"the origin {domain!r} is not an S3 bucket")
     return match["bucket"], match["region"] or "us-east-1", text(config, "DefaultRootObject")
+
+
+def parse_behaviour(xml_bytes):
+    """The Behaviour (custom error responses, response headers policy) of a GetDistribution answer."""
+    root = ET.fromstring(xml_bytes)
+    config = next((el for el in root.iter() if _local(el.tag) == "DistributionConfig"), root)
+    error_responses = {}
+    policy = None
+    for el in config:
+        if _local(el.tag) == "DefaultCacheBehavior":
+            found = next((c for c in el if _local(c.tag) == "ResponseHeadersPolicyId"), None)
+            policy = (found.text or "").strip() or None if found is not None else None
+    for item in config.iter():
+        if _local(item.tag) != "CustomErrorResponse":
+            continue
+        fields = {_local(c.tag): (c.text or "").strip() for c in item}
+        if not fields.get("ErrorCode", "").isdigit():
+            continue
+        page = fields.get("ResponsePagePath") or None
+        code = fields.get("ResponseCode") or ""
+        error_responses[int(fields["ErrorCode"])] = (page, int(code) if code.isdigit() else None)
+    return Behaviour(error_responses, policy)
 
 
 def _error_page(status, title, detail):
@@ -447,28 +533,67 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "HEAD"):
             return access_denied()
         try:
-            return server.origin.fetch(origin_host, request_uri, distribution_id)
+            response = server.origin.fetch(origin_host, request_uri, distribution_id)
         except PathRefused:
             return _error_page(400, "Bad Request", "This path is not valid.")
+        behaviour = server.origin.behaviour(distribution_id)
+        if response.status >= 400:
+            response = self._custom_error(response, behaviour, origin_host, distribution_id)
+        elif response.status == 200 and _not_modified(self.headers.get("If-None-Match"), response):
+            response.close()
+            kept = [(n, v) for n, v in response.headers if n.lower() in ("etag", "cache-control", "last-modified")]
+            response = OriginResponse(304, kept, b"")
+        return with_policy_headers(response, behaviour)
+
+    def _custom_error(self, response, behaviour, host, distribution_id):
+        """CloudFront's custom error response: the page is fetched from the origin, no function runs."""
+        page_path, code = behaviour.error_responses.get(response.status, (None, None))
+        if not page_path:
+            return response
+        response.close()
+        try:
+            page = self.server.origin.fetch(host, page_path, distribution_id)
+        except PathRefused:
+            return response
+        if page.status != 200:
+            # CloudFront then answers with what the origin said about the page.
+            return page
+        page.status = code or response.status
+        return page
 
     def _send(self, response):
         self.send_response(response.status, getattr(response, "reason", None))
         for name, value in response.headers:
             self.send_header(name, value)
-        if response.length is not None:
+        if response.status == 304:
+            pass  # no body, and no length: it would describe the unchanged object
+        elif response.length is not None:
             self.send_header("Content-Length", str(response.length))
         else:
             self.close_connection = True
             self.send_header("Connection", "close")
         self.send_header("Via", "1.1 local.cloudfront.net (CloudFront)")
         self.end_headers()
-        if self.command == "HEAD":
+        if self.command == "HEAD" or response.status == 304:
             return
         if isinstance(response.body, bytes):
             self.wfile.write(response.body)
         else:
             for chunk in response.body:
                 self.wfile.write(chunk)
+
+
+def _not_modified(if_none_match, response):
+    if not if_none_match:
+        return False
+    etag = next((v for n, v in response.headers if n.lower() == "etag"), None)
+    if not etag:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    # Weak comparison (RFC 9110 13.1.2), as for GET.
+    strip = lambda tag: tag.strip().removeprefix("W/")  # noqa: E731
+    return strip(etag) in {strip(tag) for tag in if_none_match.split(",")}
 
 
 def make_server(port, handler=None, *, origin, host="127.0.0.1"):

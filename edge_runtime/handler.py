@@ -218,7 +218,7 @@ def _handle(event, context):
         return _gatehouse_route(cfg, request, host, path, context)
     ours, forwarded = split_cookies(headers)
     if paths.is_public(cfg.public_paths, path):
-        return _forward(cfg, request, path, forwarded)
+        return _forward(cfg, request, path, forwarded, public=True)
 
     now = time.time()
     if not cfg.in_access_window(now):
@@ -365,14 +365,16 @@ def _refused(cfg, claims, *, cookies=None, at="session"):
     )
 
 
-def _forward(cfg, request, path, forwarded):
+def _forward(cfg, request, path, forwarded, *, public=False):
     # Gatehouse's cookies never reach the origin.
     if forwarded is not None:
         if forwarded:
             request["headers"]["cookie"] = forwarded
         else:
             del request["headers"]["cookie"]
-    request["uri"] = paths.origin_uri(cfg, path)
+    # A public path gets exactly its own object: the SPA fallback would serve
+    # the protected index.html to a viewer who never signed in.
+    request["uri"] = paths.origin_uri(cfg, path, fallback=not public)
     return request
 
 
@@ -495,9 +497,9 @@ def _try_again(cfg, status, title, message, *, cookies=()):
 # foreign answer) or 401 (the sign-in could not be completed: the provider
 # failed, refused, or its token did not verify). Never 403, 404 or a 5xx:
 # those are the codes a CloudFront distribution's custom error responses can
-# replace (400, 403, 404, 405, 414, 416, 500-504), and a distribution that
-# maps 403 and 404 to the demo's own error page is expected; 401 cannot be
-# mapped at all, so the "try again" page always reaches the viewer.
+# replace (400, 403, 404, 405, 414, 416, 500-504; the console maps 404 to
+# the demo's not-found page, and any of them may be mapped by hand); 401
+# cannot be mapped at all, so the "try again" page always reaches the viewer.
 SIGN_IN_FAILED = 401
 
 

@@ -661,25 +661,26 @@ class KeySet:
     def from_jwks(cls, jwks: dict) -> "KeySet":
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise JWSError("JWK Set has no keys list")
-        # A kid that names more than one signing key is ambiguous: which key
-        # the provider meant cannot be known, so none of them is used.
-        seen = {}
-        for jwk in jwks["keys"]:
-            if isinstance(jwk, dict) and isinstance(jwk.get("kid"), str) and jwk.get("use") != "enc":
-                seen[jwk["kid"]] = seen.get(jwk["kid"], 0) + 1
         keys = []
         for jwk in jwks["keys"]:
             # One odd key (a new kty, an encryption key) must not take the
             # whole provider down, so unusable keys are skipped, not fatal.
             if not isinstance(jwk, dict) or jwk.get("kty") not in ("RSA", "EC"):
                 continue
-            if seen.get(jwk.get("kid"), 0) > 1:
-                continue
             try:
                 keys.append(key_from_jwk(jwk))
             except JWSError:
                 continue
-        return cls(keys)
+        # A kid that names more than one usable signing key is ambiguous:
+        # which key the provider meant cannot be known, so none of them is
+        # used. Only keys this verifier can use count: an OKP, `oct`, P-521
+        # or encryption key sharing the kid can never verify anything here,
+        # so it must not knock out the one key that can.
+        counts = {}
+        for key in keys:
+            if key.kid is not None:
+                counts[key.kid] = counts.get(key.kid, 0) + 1
+        return cls(key for key in keys if key.kid is None or counts[key.kid] == 1)
 
     def __len__(self):
         return len(self.keys)

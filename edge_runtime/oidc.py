@@ -1,8 +1,18 @@
 """The provider side of the callback: token exchange, id_token checks,
 userinfo, and the one refetch of the provider's keys allowed for an unknown
-`kid`."""
+`kid`.
+
+Which keys verify an id_token: the set the console published in the config
+comes first and always counts. A set refetched from `jwks_uri` (after a token
+named a kid the published set lacks) only adds keys whose kid the published
+set does not have, belongs to the published set it was fetched for (a config
+with other keys starts without it), and is dropped after
+`JWKS_REFETCHED_TTL`: by then the console, which rereads every provider's
+keys hourly, has published them, or they were never meant to last.
+"""
 
 import base64
+import hashlib
 import hmac
 import http.client
 import json
@@ -19,13 +29,19 @@ MAX_RESPONSE_BYTES = 256 * 1024
 RESERVE_MS = 400
 MAX_CALL_SECONDS = 3.0
 JWKS_REFETCH_INTERVAL = 300.0
+# At least the console's own refresh period (GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS,
+# an hour by default), so a rotation is covered until the console publishes it.
+JWKS_REFETCHED_TTL = 3600.0
 CONNECT_ATTEMPTS = 3
 
 _ssl_context = None
 _jwks_lock = threading.Lock()
-# jwks_uri -> (KeySet, fetched at). Shared across config objects so a
-# refetched key set survives the next config refresh.
+_clock = time.monotonic
+# (jwks_uri, published set fingerprint) -> (merged KeySet, fetched at).
+# Shared across config objects, so a refetched set survives the store's next
+# read of the same config, but not a config that publishes other keys.
 _refetched = {}
+# The same key -> when a refetch was last tried.
 _last_refetch = {}
 
 
@@ -184,31 +200,68 @@ def fetch_userinfo(cfg, access_token, deadline):
     return _json_object(data, "userinfo response")
 
 
-def _keyset(cfg):
+def _published(cfg):
+    """(KeySet, fingerprint) of the keys the console published in this config."""
     if cfg.keyset is None:
         cfg.keyset = jws.KeySet.from_jwks(cfg.jwks)
-    refetched = _refetched.get(cfg.jwks_uri)
-    return refetched[0] if refetched else cfg.keyset
+    fingerprint = cfg.derived.get("jwks-fingerprint")
+    if fingerprint is None:
+        text = json.dumps(cfg.jwks, sort_keys=True, separators=(",", ":"))
+        fingerprint = cfg.derived["jwks-fingerprint"] = hashlib.sha256(text.encode()).hexdigest()
+    return cfg.keyset, fingerprint
 
 
-def _refetch_keys(cfg, deadline):
-    """Fetch the provider's keys again, at most once per interval per URI."""
+def _keyset(cfg, now):
+    published, fingerprint = _published(cfg)
+    entry = _refetched.get((cfg.jwks_uri, fingerprint))
+    if entry is None or now - entry[1] > JWKS_REFETCHED_TTL:
+        return published
+    return entry[0]
+
+
+def _material(key):
+    return (key.kind, getattr(key, "n", None), getattr(key, "e", None), getattr(key, "x", None), getattr(key, "y", None))
+
+
+def _merge(published, refetched):
+    """The published keys, then refetched keys with a kid the published set lacks.
+
+    A refetched key under a published kid is dropped, not tried as well: the
+    console's set says which key that kid names.
+    """
+    kids = {key.kid for key in published if key.kid is not None}
+    seen = {_material(key) for key in published}
+    extra = [
+        key
+        for key in refetched
+        if (key.kid not in kids if key.kid is not None else _material(key) not in seen)
+    ]
+    return jws.KeySet((*published, *extra))
+
+
+def _refetch_keys(cfg, deadline, now):
+    """Fetch the provider's keys again, at most once per interval per published set."""
     if not cfg.jwks_uri:
         return None
-    now = time.monotonic()
+    published, fingerprint = _published(cfg)
+    slot = (cfg.jwks_uri, fingerprint)
     with _jwks_lock:
-        last = _last_refetch.get(cfg.jwks_uri)
+        last = _last_refetch.get(slot)
         if last is not None and now - last < JWKS_REFETCH_INTERVAL:
             return None
-        _last_refetch[cfg.jwks_uri] = now
+        # Forget what no longer matters, so old published sets cannot pile up.
+        for old in [k for k, t in _last_refetch.items() if now - t >= JWKS_REFETCHED_TTL]:
+            _last_refetch.pop(old, None)
+            _refetched.pop(old, None)
+        _last_refetch[slot] = now
     try:
         status, data = _request("GET", cfg.jwks_uri, deadline, headers={"Accept": "application/json"})
         if status != 200:
             return None
-        keyset = jws.KeySet.from_jwks(_json_object(data, "key set"))
+        keyset = _merge(published, jws.KeySet.from_jwks(_json_object(data, "key set")))
     except (ProviderError, jws.JWSError):
         return None
-    _refetched[cfg.jwks_uri] = (keyset, now)
+    _refetched[slot] = (keyset, now)
     return keyset
 
 
@@ -217,9 +270,9 @@ def verify_id_token(cfg, id_token, nonce, now, deadline):
     secret = cfg.client_secret.encode() if cfg.client_secret and "HS256" in cfg.id_token_algs else None
     try:
         try:
-            _header, claims = jws.verify(id_token, _keyset(cfg), cfg.id_token_algs, hmac_secret=secret)
+            _header, claims = jws.verify(id_token, _keyset(cfg, _clock()), cfg.id_token_algs, hmac_secret=secret)
         except jws.UnknownKeyError:
-            keyset = _refetch_keys(cfg, deadline)
+            keyset = _refetch_keys(cfg, deadline, _clock())
             if keyset is None:
                 raise
             _header, claims = jws.verify(id_token, keyset, cfg.id_token_algs, hmac_secret=secret)

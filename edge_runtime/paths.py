@@ -60,12 +60,17 @@ def is_public(prefixes, path):
     return False
 
 
-def origin_uri(cfg, path):
+def origin_uri(cfg, path, *, fallback=True):
     """Where the origin request goes: the live build's prefix, SPA fallback,
-    `index.html` for folders."""
+    `index.html` for folders.
+
+    `fallback=False` for a public path: it gets exactly the object it names
+    (or that folder's own `index.html`), never the SPA's `/index.html`, which
+    would hand the protected app to anyone who adds `/x` to a public prefix.
+    """
     if path.endswith("/"):
         path += "index.html"
-    elif cfg.spa and "." not in path.rpartition("/")[2]:
+    elif fallback and cfg.spa and "." not in path.rpartition("/")[2]:
         path = "/index.html"
     if _ORIGIN_PLAIN.match(path):
         return cfg.build_prefix + path

@@ -3,15 +3,21 @@
 Per container (one Lambda@Edge instance, or the local gateway process):
 
 - a config is cached for ``cache_ttl_seconds``;
-- a host without a config (S3 answers 404, or 403 because the role may not
-  list the bucket) is remembered as missing for ``missing_ttl_seconds``;
-- when S3 fails (timeout, connection error, 5xx) or returns a config that no
-  longer parses, the last good config is served while it is at most
-  ``stale_ttl_seconds`` old; after that, or with nothing cached,
-  :class:`ConfigUnavailable` is raised and the handler answers 503;
+- a host without a config (S3 answers 404: the edge role may list the config
+  prefix, so S3 tells a missing key from a denied one) is remembered as
+  missing for ``missing_ttl_seconds``;
+- when S3 fails (timeout, connection error, 5xx), denies the read (403: an
+  IAM, bucket-policy or KMS mistake, never "no such site"; or a KMS error) or
+  returns a config that no longer parses, the last good config is served
+  while it is at most ``stale_ttl_seconds`` old; after that, or with nothing
+  cached, :class:`ConfigUnavailable` is raised and the handler answers 503.
+  Each failure is one JSON line on stderr with S3's error code; a denial is
+  ``config_access_denied`` at level ``error``;
 - after a failure the store waits ``min(cache_ttl_seconds, 1)`` s before it
   asks S3 again, so an outage costs one fetch timeout per host per second
-  rather than one per request.
+  rather than one per request;
+- every per-host table is bounded (``MAX_ENTRIES``), so a stream of made-up
+  host names during an outage cannot grow the container's memory.
 """
 
 import http.client
@@ -29,6 +35,10 @@ RETRY_AFTER_FAILURE = 1.0
 MAX_ENTRIES = 1000
 
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+# S3's error document: only its <Code> is logged (the <Message> may name the
+# role and the key; a request id is of no use without the rest). Compiled on
+# first use: only a failing fetch needs it, not a cold start.
+_S3_ERROR_CODE = None
 
 
 class ConfigUnavailable(Exception):
@@ -90,6 +100,17 @@ def http_get(url, headers, timeout, max_bytes=MAX_CONFIG_BYTES):
         connection.close()
 
 
+def s3_error_code(body):
+    """The <Code> of an S3 error document, or None."""
+    global _S3_ERROR_CODE
+    if not isinstance(body, (bytes, bytearray)):
+        return None
+    if _S3_ERROR_CODE is None:
+        _S3_ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
+    match = _S3_ERROR_CODE.search(bytes(body[:4096]))
+    return match.group(1).decode("ascii") if match else None
+
+
 def log(event, **fields):
     # One JSON line; callers pass host names and reasons only, never URLs
     # with signatures or the config itself.
@@ -110,6 +131,32 @@ class S3Fetcher:
         # The bucket's region, not AWS_REGION: the replica may run anywhere.
         headers = sigv4.sign("GET", url, region=s.config_region, service="s3", credentials=credentials)
         return http_get(url, headers, s.fetch_timeout_seconds)
+
+
+class _HostLock:
+    """One fetch per host at a time; the lock exists only while someone holds
+    or waits for it, so the table never outgrows the requests in flight."""
+
+    __slots__ = ("store", "host", "lock", "users")
+
+    def __init__(self, store, host):
+        self.store = store
+        self.host = host
+        self.lock = threading.Lock()
+        self.users = 0
+
+    def __enter__(self):
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+        store = self.store
+        with store._lock:
+            self.users -= 1
+            if not self.users and store._host_locks.get(self.host) is self:
+                del store._host_locks[self.host]
+        return False
 
 
 class _Entry:
@@ -154,7 +201,8 @@ class ConfigStore:
         with self._lock:
             lock = self._host_locks.get(host)
             if lock is None:
-                lock = self._host_locks[host] = threading.Lock()
+                lock = self._host_locks[host] = _HostLock(self, host)
+            lock.users += 1
             return lock
 
     def _cached(self, host):
@@ -193,11 +241,21 @@ class ConfigStore:
         except (OSError, FetchError, sigv4.SigV4Error) as exc:
             return self._failed(host, started, reason=type(exc).__name__)
         now = self.clock()
-        if status in (403, 404):
+        if status == 404:
             self._remember(host, _Entry(None, now))
             return None
         if status != 200:
-            return self._failed(host, started, reason="http_status", status=status)
+            code = s3_error_code(body)
+            if status == 403 or (code or "").startswith("KMS."):
+                # The role may list the prefix, so a missing config is a 404:
+                # a 403 is a denial (IAM, bucket policy, the config key's
+                # policy). Every site would turn into "no such site" if it
+                # counted as missing; it is an outage instead.
+                return self._failed(
+                    host, started, event="config_access_denied", level="error",
+                    reason="s3_denied", status=status, s3_error=code,
+                )
+            return self._failed(host, started, reason="http_status", status=status, s3_error=code)
         try:
             doc = json.loads(body)
             if not isinstance(doc, dict):
@@ -219,17 +277,32 @@ class ConfigStore:
                 # first so a stream of made-up host names cannot grow the cache.
                 for name in [h for h, e in self._entries.items() if e.config is None]:
                     del self._entries[name]
-                    self._host_locks.pop(name, None)
             self._entries[host] = entry
             self._failed_at.pop(host, None)
 
-    def _failed(self, host, started, **fields):
+    def _remember_failure(self, host, now):
+        with self._lock:
+            failed = self._failed_at
+            failed.pop(host, None)  # re-inserted last: the dict stays oldest first
+            if len(failed) >= MAX_ENTRIES:
+                # A record past its retry pause no longer holds a fetch back:
+                # drop those, or the older half if most are recent. At worst
+                # those hosts are asked again a little sooner.
+                cutoff = now - self._retry_after()
+                stale = [h for h, t in failed.items() if t <= cutoff]
+                if len(stale) < MAX_ENTRIES // 2:
+                    stale = list(failed)[: MAX_ENTRIES // 2]
+                for name in stale:
+                    del failed[name]
+            failed[host] = now
+
+    def _failed(self, host, started, event="config_fetch_failed", **fields):
         now = self.clock()
         entry = self._entries.get(host)
         age = None if entry is None else round(now - entry.fetched_at, 3)
         serving_stale = entry is not None and now - entry.fetched_at <= self.settings.stale_ttl_seconds
         log(
-            "config_fetch_failed",
+            event,
             host=host,
             key=self.key_for(host),
             elapsed_ms=int((now - started) * 1000),
@@ -238,7 +311,7 @@ class ConfigStore:
             **fields,
         )
         if entry is None:
-            self._failed_at[host] = now
+            self._remember_failure(host, now)
             raise ConfigUnavailable(host)
         entry.retry_at = now + self._retry_after()
         return self._stale(host, entry, now)

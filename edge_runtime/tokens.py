@@ -50,10 +50,12 @@ def _keys(cfg, purpose):
 def sign(cfg, purpose, claims):
     """Sign `claims` for `purpose` with the site's current key."""
     assert purpose in _PURPOSES
-    table = _keys(cfg, purpose)
-    for header_segment, (kid, key) in table.items():
+    for header_segment, (kid, key) in _keys(cfg, purpose).items():
         if kid == cfg.current_kid:
             break
+    else:
+        # Never fall back to another key: the config names the signing key.
+        raise ValueError("session.current_kid names none of the session keys")
     payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     signing_input = f"{header_segment}.{payload}"
     mac = hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()

@@ -282,6 +282,16 @@ def edge_role_policy(*, account: str, bucket: str, prefix: str, key_arn: str, fu
                 "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*",
             },
             {
+                # With ListBucket S3 answers a missing config 404 and a denied
+                # one 403, so the edge can treat a 403 as an outage. For a
+                # GetObject S3 checks it with s3:prefix set to the object key.
+                "Sid": "TellMissingConfigsFromDenied",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:{partition}:s3:::{bucket}",
+                "Condition": {"StringLike": {"s3:prefix": f"{prefix}*"}},
+            },
+            {
                 "Sid": "DecryptSiteConfigs",
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
@@ -337,7 +347,20 @@ def site_bucket_policy(*, name: str, distribution_arn: str, partition: str = "aw
                 "Action": "s3:GetObject",
                 "Resource": f"arn:{partition}:s3:::{name}/*",
                 "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-            }
+            },
+            {
+                # Without ListBucket S3 answers a missing key with 403, which
+                # CloudFront cannot tell from a real denial; with it, 404, which
+                # the distribution's error response turns into the not-found
+                # page (distribution_settings_apply). CloudFront only ever asks
+                # for keys: no viewer request becomes a listing.
+                "Sid": "ThisDistributionTellsMissingFromDenied",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:{partition}:s3:::{name}",
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
         ],
     }
 
@@ -575,6 +598,53 @@ def _objects_delete(bucket: str, objects: list[dict]) -> None:
         )
 
 
+# CloudFront fetches a custom error page straight from the origin: the
+# viewer-request function does not run for it ("CloudFront events that can
+# trigger a Lambda@Edge function": not "when fetching a custom error page"),
+# so the page cannot be mapped to the live build's prefix at the edge. It is
+# one object at a fixed key instead, rewritten whenever a config naming a
+# build is uploaded. Viewers never reach the key directly: the edge answers
+# every /_gatehouse/ path itself.
+NOT_FOUND_PAGE_KEY = "_gatehouse/not-found.html"
+NOT_FOUND_PAGE_PATH = "/" + NOT_FOUND_PAGE_KEY
+NOT_FOUND_CACHE = "no-cache"  # CloudFront keeps it for the policy's 1 s minimum, browsers revalidate
+
+
+def not_found_page_put(*, bucket: str, build_prefix: str | None, default_page: bytes) -> str:
+    """Point the site's not-found page at the live build's own 404.html, or `default_page`.
+
+    Returns where the page came from (for a log line).
+    """
+    s3 = client("s3")
+    if build_prefix:
+        source = f"{build_prefix.strip('/')}/404.html"
+        try:
+            _call(
+                s3,
+                "copy_object",
+                Bucket=bucket,
+                Key=NOT_FOUND_PAGE_KEY,
+                CopySource={"Bucket": bucket, "Key": source},
+                MetadataDirective="REPLACE",
+                ContentType="text/html; charset=utf-8",
+                CacheControl=NOT_FOUND_CACHE,
+            )
+            return source
+        except AwsError as exc:
+            if not _not_found(exc):
+                raise
+    _call(
+        s3,
+        "put_object",
+        Bucket=bucket,
+        Key=NOT_FOUND_PAGE_KEY,
+        Body=default_page,
+        ContentType="text/html; charset=utf-8",
+        CacheControl=NOT_FOUND_CACHE,
+    )
+    return "the Gatehouse page"
+
+
 def build_object_put(*, bucket: str, key: str, body: bytes | Any, content_type: str, cache_control: str) -> None:
     _call(
         client("s3"),
@@ -718,6 +788,21 @@ def distribution_settings_apply(
     )
     config["DefaultCacheBehavior"] = behavior
     config["DefaultRootObject"] = "index.html"
+    # A missing object (S3's 404, see site_bucket_policy) gets the site's
+    # not-found page with a 404. Only 404: the edge's own 403 pages ("no
+    # access", "not available") must never be swapped for it, and a 403 from
+    # S3 is a real denial that should stay visible.
+    config["CustomErrorResponses"] = {
+        "Quantity": 1,
+        "Items": [
+            {
+                "ErrorCode": 404,
+                "ResponsePagePath": NOT_FOUND_PAGE_PATH,
+                "ResponseCode": "404",
+                "ErrorCachingMinTTL": 10,
+            }
+        ],
+    }
     config["Aliases"] = {"Quantity": len(aliases), "Items": aliases} if aliases else {"Quantity": 0}
     if certificate_arn:
         config["ViewerCertificate"] = {

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.idp",
     "tests.fixtures.browser",
     "tests.fixtures.worker",
+    "tests.fixtures.providers",
 ]

@@ -23,13 +23,22 @@ MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 200
 MAX_KEY_BYTES = 900  # S3 allows 1,024 with the builds/<id>/ prefix in front
 
-HTML_CACHE = "no-cache"
+# A browser keys its cache by the viewer's URL, and every build is served at
+# the same URLs: a name that is not content-hashed must be revalidated (the
+# ETag makes that a 304 when it did not change), or a returning viewer gets
+# the new index.html with the old app.js. Only a content-hashed name can
+# never stand for other bytes, so only it may be cached for a year.
+REVALIDATE_CACHE = "no-cache"
+HTML_CACHE = REVALIDATE_CACHE
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
-SHORT_CACHE = "public, max-age=300"
 
-# app.3f9a1c2b.js, index-D8fK2aQx.css, chunk.0a1b2c3d4e5f.woff2: a content
-# hash of 8+ characters, with at least one digit so "-fontawesome.css" is not one.
-_HASHED = re.compile(r"[.-](?=[A-Za-z0-9_]*\d)[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$")
+# The hash segment of app.3f9a1c2b.js, main.8e2a1c3f.chunk.js (hex, with a
+# digit and a letter, so a date is not one) or index-BX8a_Zq1.css (Vite's
+# base64url: upper, lower and a digit, so "-fontawesome" is not one). A hash
+# this misses is only revalidated; a word taken for a hash would be cached
+# for a year, so the rules lean towards missing.
+_HEX_HASH = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{8,64}\Z")
+_B64_HASH = re.compile(r"(?=[\w-]*[0-9])(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[A-Za-z0-9_-]{8,16}\Z", re.ASCII)
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
 
 
@@ -63,14 +72,29 @@ def content_type_for(path: str) -> str:
     return content_type
 
 
+def is_content_hashed(name: str) -> bool:
+    """Does the file name carry a content hash (a segment of 8+ hex or base64url characters)?"""
+    parts = name.split(".")
+    for index, part in enumerate(parts[:-1]):  # never the extension
+        # The hash is a whole dot-separated part, or what follows a "-" in one.
+        for start in [0] + [i + 1 for i, ch in enumerate(part) if ch == "-"]:
+            segment = part[start:]
+            if _HEX_HASH.match(segment):
+                return True
+            # A whole leading part is the file's own name ("Base64Util.js"), not a hash.
+            if (start or index) and _B64_HASH.match(segment):
+                return True
+    return False
+
+
 def cache_control_for(path: str) -> str:
     name = posixpath.basename(path)
     if name.endswith((".html", ".htm")):
         # Always revalidated: it names the hashed assets of its own build.
         return HTML_CACHE
-    if _HASHED.search(name):
+    if is_content_hashed(name):
         return IMMUTABLE_CACHE
-    return SHORT_CACHE
+    return REVALIDATE_CACHE
 
 
 def _safe_path(raw: str) -> str:

@@ -122,7 +122,8 @@ def edge_zip() -> tuple[bytes, str, str]:
     """The edge function's zip for this console's settings: (bytes, sha256 hex, sha256 base64)."""
     from edge_runtime.build import build_zip
 
-    data = build_zip(settings=edge_settings())
+    runtime, interpreter = settings.GATEHOUSE_EDGE_RUNTIME, settings.GATEHOUSE_EDGE_BUILD_PYTHON or None
+    data = build_zip(settings=edge_settings(), python=runtime, interpreter=interpreter)  # byte-code for the runtime
     digest = hashlib.sha256(data).digest()
     return data, digest.hex(), base64.b64encode(digest).decode()
 

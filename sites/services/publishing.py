@@ -205,6 +205,7 @@ def revision_upload(*, revision_id: int) -> UploadResult:
             versions[host] = aws.config_object_put(host=host, body=body) or ""
         for host in removed:
             aws.config_object_delete(host=host)
+        _not_found_page_refresh(site, revision)
     except aws.AwsTransientError as exc:
         _release(revision_id, upload_status=Status.PENDING, last_error=f"will retry: {exc}")
         raise
@@ -232,6 +233,36 @@ def revision_upload(*, revision_id: int) -> UploadResult:
     log.info("site %s: revision %s uploaded to %s", site.slug, revision.number, ", ".join(revision.hosts))
     _enqueue_newest_pending(site.pk)
     return UploadResult("uploaded", revision_id)
+
+
+def not_found_page() -> bytes:
+    """The Gatehouse page a viewer gets for a missing object when the build has no 404.html."""
+    from edge_runtime import responses
+
+    return responses.page(None, 404, "Page not found", ["There is nothing at this address."])["body"].encode()
+
+
+def _not_found_page_refresh(site: ProtectedSite, revision: ConfigRevision) -> None:
+    """Make the site's not-found page the one of the build this revision serves.
+
+    Here, because the upload of a config is the moment the edge starts
+    serving another build (a new build, a rollback, a restored revision).
+    """
+    if not site.bucket_name:
+        return  # not provisioned yet: provisioning uploads a config, and so the page
+    build = revision.document.get("site", {}).get("build") or {}
+    try:
+        source = aws.not_found_page_put(
+            bucket=site.bucket_name, build_prefix=build.get("prefix"), default_page=not_found_page()
+        )
+    except aws.AwsTransientError:
+        raise
+    except aws.AwsError as exc:
+        # The config is what guards the site and it is in place; a page that
+        # could not be copied is logged, never a reason to fail the upload.
+        log.warning("site %s: not-found page not updated: %s", site.slug, exc)
+        return
+    log.info("site %s: not-found page from %s", site.slug, source)
 
 
 def _enqueue_newest_pending(site_id: int) -> None:

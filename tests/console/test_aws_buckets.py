@@ -108,11 +108,15 @@ def test_only_cloudfront_for_that_distribution_may_read_the_site_bucket(aws):
     arn = "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE"
     aws.site_bucket_policy_put(name=SITE_BUCKET, distribution_arn=arn)
     policy = json.loads(aws.client("s3").get_bucket_policy(Bucket=SITE_BUCKET)["Policy"])
-    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert allow["Action"] == "s3:GetObject"
-    assert allow["Resource"] == f"arn:aws:s3:::{SITE_BUCKET}/*"
-    assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": arn}}
+    allows = {s["Action"]: s for s in policy["Statement"] if s["Effect"] == "Allow"}
+    assert set(allows) == {"s3:GetObject", "s3:ListBucket"}
+    for allow in allows.values():
+        assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": arn}}
+    assert allows["s3:GetObject"]["Resource"] == f"arn:aws:s3:::{SITE_BUCKET}/*"
+    # So that a missing key is S3's 404, which the distribution maps to the
+    # not-found page, not a 403 that looks like a denial (issue 7, item 16).
+    assert allows["s3:ListBucket"]["Resource"] == f"arn:aws:s3:::{SITE_BUCKET}"
 
 
 def test_build_objects_carry_their_type_and_cache_headers(aws):

@@ -68,6 +68,45 @@ def test_a_distribution_is_sent_with_oac_the_numbered_edge_version_and_managed_p
     assert xml.find("Aliases/Items") is None
 
 
+def test_a_missing_object_gets_the_sites_not_found_page_with_a_404_but_a_403_is_left_alone(aws):
+    sent = record(aws.client("cloudfront"))
+    created = ensure(aws)
+    xml = sent.last("CreateDistribution").xml()
+    responses = xml.findall("CustomErrorResponses/Items/CustomErrorResponse")
+    assert [(text(r, "ErrorCode"), text(r, "ResponsePagePath"), text(r, "ResponseCode")) for r in responses] == [
+        ("404", "/_gatehouse/not-found.html", "404")
+    ]
+    # moto keeps them, and the local gateway reads them from GetDistribution.
+    kept = aws.client("cloudfront").get_distribution(Id=created["id"])["Distribution"]["DistributionConfig"]
+    assert kept["CustomErrorResponses"]["Items"][0]["ResponsePagePath"] == "/_gatehouse/not-found.html"
+
+
+def test_re_applying_the_settings_replaces_an_spa_style_403_to_index_html_error_response(aws):
+    # The classic SPA setup (403 and 404 -> /index.html, 200) would serve the
+    # protected index.html for any POST or missing key: it never survives a redeploy.
+    created = ensure(aws)
+
+    def spa_style(config):
+        config["CustomErrorResponses"] = {
+            "Quantity": 1,
+            "Items": [{"ErrorCode": 403, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 0}],
+        }
+
+    aws.distribution_update(distribution_id=created["id"], mutate=spa_style)
+    sent = record(aws.client("cloudfront"))
+    oac_id = aws.oac_ensure(name="gatehouse-oac")
+    aws.distribution_update(
+        distribution_id=created["id"],
+        mutate=lambda config: aws.distribution_settings_apply(
+            config, bucket_name="gatehouse-site-7-acme-demo", oac_id=oac_id, aliases=[], certificate_arn=None, edge_version_arn=VERSION_ARN
+        ),
+    )
+    xml = sent.last("UpdateDistribution").xml()
+    codes = [text(r, "ErrorCode") for r in xml.findall("CustomErrorResponses/Items/CustomErrorResponse")]
+    assert codes == ["404"]
+    assert text(xml, "DefaultCacheBehavior/ResponseHeadersPolicyId") == aws.SECURITY_HEADERS_POLICY_ID
+
+
 def test_custom_host_names_are_aliases_only_with_a_certificate(aws):
     sent = record(aws.client("cloudfront"))
     ensure(aws, aliases=["demo.acme.localhost"], caller_reference="gatehouse:no-cert")

@@ -67,6 +67,8 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
         "put_bucket_policy": "s3:PutBucketPolicy", "put_object": "s3:PutObject", "delete_object": "s3:DeleteObject",
         "list_object_versions": "s3:ListBucketVersions", "delete_objects": "s3:DeleteObject",
         "delete_bucket": "s3:DeleteBucket",
+        # CopyObject reads its source (the build's 404.html) and writes its target (PutObject, granted too).
+        "copy_object": "s3:GetObject",
     }
     prefixes = {"cloudfront", "lambda", "iam", "sts", "kms"}
     missing = []
@@ -83,3 +85,23 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
         if action not in allowed:
             missing.append(op)
     assert missing == []
+
+
+def test_the_edge_role_may_list_only_the_config_prefix_so_s3_tells_missing_from_denied():
+    # Without s3:ListBucket S3 answers a missing config 403, and the edge
+    # could not tell "no such site" from an IAM or KMS mistake.
+    from sites import aws
+
+    policy = aws.edge_role_policy(
+        account="123456789012", bucket="gatehouse-config", prefix="sites/", key_arn="arn:k", function_name="f"
+    )
+    listing = [s for s in policy["Statement"] if s["Action"] == "s3:ListBucket"]
+    assert listing == [
+        {
+            "Sid": "TellMissingConfigsFromDenied",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::gatehouse-config",
+            "Condition": {"StringLike": {"s3:prefix": "sites/*"}},
+        }
+    ]

@@ -35,8 +35,47 @@ def test_types_and_cache_headers_follow_the_file():
     assert by_path["assets/app.3f9a1c2b.js"].content_type == "application/javascript; charset=utf-8"
     assert by_path["assets/app.3f9a1c2b.js"].cache_control == "public, max-age=31536000, immutable"
     assert by_path["assets/index-D8fK2aQx.css"].cache_control == "public, max-age=31536000, immutable"
-    assert by_path["robots.txt"].cache_control == "public, max-age=300"
-    assert builds.cache_control_for("fontawesome-webfont.css") == "public, max-age=300"
+    assert by_path["robots.txt"].cache_control == "no-cache"
+
+
+# Issue 7, item 15: every name that is not content-hashed was served with
+# "public, max-age=300", so a returning viewer got the new index.html with
+# the old app.js for five minutes after a new build or a rollback.
+@pytest.mark.parametrize(
+    "path",
+    [
+        "app.js",
+        "assets/app.js",
+        "robots.txt",
+        "favicon.ico",
+        "fontawesome-webfont.css",
+        "fontawesome5-webfont.woff2",
+        "report-20240101.pdf",  # a date, not a hash
+        "deadbeef.js",  # hex letters only: a word
+        "Base64Util.js",  # a name with upper, lower and a digit
+        "vendor-react2-dom.js",
+        "manifest.webmanifest",
+    ],
+)
+def test_a_name_without_a_content_hash_is_revalidated_on_every_use(path):
+    assert builds.cache_control_for(path) == "no-cache"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "app.3f9a1c2b.js",
+        "static/js/main.8e2a1c3f.chunk.js",
+        "main-BX8a_Zq1.css",
+        "assets/index-D8fK2aQx.js",
+        "assets/index-B-x8aZq1.js",
+        "chunk.0a1b2c3d4e5f.woff2",
+        "3f9a1c2b4d5e6f70.js",
+        "app.3f9a1c2b.js.map",
+    ],
+)
+def test_a_content_hashed_name_is_cached_for_a_year_as_immutable(path):
+    assert builds.cache_control_for(path) == "public, max-age=31536000, immutable"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +196,7 @@ def test_a_refused_archive_uploads_nothing(aws, live_site):
     deployment = build_upload_start(site=live_site, staged_name=stage(make_zip({"index.html": "x", "../x": "y"})))
     assert drive(deployment) == ["failed"]
     assert "'..'" in deployment.steps.get(name="Check archive").message
-    assert aws.client("s3").list_objects_v2(Bucket=live_site.bucket_name).get("KeyCount") == 0
+    assert aws.client("s3").list_objects_v2(Bucket=live_site.bucket_name, Prefix="builds/").get("KeyCount") == 0
 
 
 @pytest.mark.django_db
@@ -172,3 +211,47 @@ def test_a_build_for_a_site_still_provisioning_waits_for_its_bucket(aws, site):
 @pytest.mark.django_db
 def test_no_staged_file_starts_nothing(site):
     assert build_upload_start(site=site, staged_name="") is None
+
+
+# --- the not-found page (issue 7, item 16) -------------------------------------------------
+
+
+def not_found_object(aws, site):
+    got = aws.client("s3").get_object(Bucket=site.bucket_name, Key="_gatehouse/not-found.html")
+    return got["Body"].read().decode(), got["ContentType"], got["CacheControl"]
+
+
+@pytest.mark.django_db
+def test_a_provisioned_site_without_a_build_has_the_gatehouse_not_found_page(aws, live_site):
+    body, content_type, cache = not_found_object(aws, live_site)
+    assert "Page not found" in body and "AccessDenied" not in body
+    assert (content_type, cache) == ("text/html; charset=utf-8", "no-cache")
+
+
+@pytest.mark.django_db
+def test_a_build_with_a_404_page_makes_it_the_sites_not_found_page_and_the_next_build_replaces_it(aws, live_site):
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "404.html": "<h1>Lost in build one</h1>"}))))
+    body, content_type, cache = not_found_object(aws, live_site)
+    assert body == "<h1>Lost in build one</h1>"
+    assert (content_type, cache) == ("text/html; charset=utf-8", "no-cache")
+
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES))))
+    body, _, _ = not_found_object(aws, live_site)
+    assert "Page not found" in body and "build one" not in body
+
+
+@pytest.mark.django_db
+def test_making_an_older_build_live_again_brings_back_its_404_page(aws, live_site, alice, django_capture_on_commit_callbacks):
+    from sites.services.site_actions import build_make_live
+    from tests.console.provisioning_support import upload_pending
+
+    first = build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "404.html": "<h1>One</h1>"})))
+    drive(first)
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "404.html": "<h1>Two</h1>"}))))
+    assert not_found_object(aws, live_site)[0] == "<h1>Two</h1>"
+    first.build.refresh_from_db()
+    live_site.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        build_make_live(site=live_site, build=first.build, actor=alice)
+    upload_pending()
+    assert not_found_object(aws, live_site)[0] == "<h1>One</h1>"

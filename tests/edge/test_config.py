@@ -904,3 +904,20 @@ def test_it_refuses_headers_that_would_crowd_out_the_40_kb_page_limit():
     doc["headers"] = {f"x-demo-{i}": "1" for i in range(21)}
     with pytest.raises(ConfigError):
         config.validate(doc)
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {"current_kid": "s3", "keys": {"s1": KEY_A, "s2": KEY_B}},
+        {"current_kid": "S1", "keys": {"s1": KEY_A}},
+        {"current_kid": "s1 ", "keys": {"s1": KEY_A}},
+    ],
+)
+def test_a_current_kid_missing_from_the_keys_is_refused_and_never_parsed(session):
+    doc = config_doc(session=session)
+    assert_refused(doc, "session.current_kid")
+    # Built without validate() (as a caller might), it still refuses rather
+    # than leave tokens.sign to pick another key.
+    with pytest.raises(config.ConfigError, match="current_kid"):
+        config.SiteConfig(doc)

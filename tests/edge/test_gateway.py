@@ -161,11 +161,11 @@ def test_the_rewritten_request_is_served_from_the_origin_folder(serve, origin_di
     assert response.status == 200 and body == b"" and response.getheader("Content-Length") == "14"
 
 
-def test_a_missing_object_is_s3s_access_denied(serve, origin_dir):
+def test_a_missing_object_is_s3s_no_such_key_as_for_a_distribution_that_may_list_the_bucket(serve, origin_dir):
     port = serve(Recorder(), DirOrigin(origin_dir, DIST))
     for target in ("/nope.html", "/builds/", "/builds/b1"):
         response, body = request(port, "GET", target)
-        assert response.status == 403 and b"AccessDenied" in body
+        assert response.status == 404 and b"NoSuchKey" in body
 
 
 @pytest.mark.parametrize("target", ["/../secret.txt", "/builds/../../secret.txt", "/%2e%2e/secret.txt", "/builds/%2E%2E/%2e%2e/secret.txt", "/..%5csecret.txt", "/a%00b", "/%ff"])
@@ -216,7 +216,7 @@ def test_the_log_has_one_line_per_request_without_query_or_cookies(serve, origin
     err = capsys.readouterr().err
     lines = [json.loads(line) for line in err.splitlines() if '"gateway":"request"' in line]
     assert len(lines) == 1
-    assert {k: lines[0][k] for k in ("method", "host", "path", "status")} == {"method": "GET", "host": "demo.localhost", "path": "/_gatehouse/callback", "status": 403}
+    assert {k: lines[0][k] for k in ("method", "host", "path", "status")} == {"method": "GET", "host": "demo.localhost", "path": "/_gatehouse/callback", "status": 404}
     assert "SECRET" not in err
 
 
@@ -251,7 +251,7 @@ def aws(moto_reset, aws_env):
     return types.SimpleNamespace(s3=s3, cloudfront=cloudfront, endpoint_url=moto_reset.endpoint_url)
 
 
-def create_distribution(cloudfront, bucket):
+def create_distribution(cloudfront, bucket, **settings):
     origin_id = "site-origin"
     config = {
         "CallerReference": f"ref-{time.time()}",
@@ -270,6 +270,8 @@ def create_distribution(cloudfront, bucket):
             "TrustedSigners": {"Enabled": False, "Quantity": 0},
         },
     }
+    config["DefaultCacheBehavior"].update(settings.pop("behaviour", {}))
+    config.update(settings)
     return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
 
 
@@ -296,7 +298,7 @@ def test_origin_s3_finds_the_bucket_through_config_and_distribution(serve, aws):
     assert response.status == 200 and body == b"" and response.getheader("Content-Length") == "16"
     assert request(port, "GET", "/", [("Host", "demo.localhost:8080")])[1] == b"root object"
     response, body = request(port, "GET", "/builds/b1/missing.html", [("Host", "demo.localhost:8080")])
-    assert response.status == 403 and b"AccessDenied" in body
+    assert response.status == 404 and b"NoSuchKey" in body
 
 
 # --- the command ------------------------------------------------------------
@@ -323,3 +325,96 @@ def test_the_command_runs_the_real_handler(tmp_path, origin_dir, aws):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- the distribution's own settings (issue 7, items 15 to 17) ----------------------
+
+NOT_FOUND = {
+    "Quantity": 1,
+    "Items": [{"ErrorCode": 404, "ResponsePagePath": "/_gatehouse/not-found.html", "ResponseCode": "404", "ErrorCachingMinTTL": 10}],
+}
+SECURITY_POLICY = {"ResponseHeadersPolicyId": "67f7725c-6f97-4210-82d7-5512b31e9d03"}
+
+
+@pytest.fixture
+def s3_site(serve, aws):
+    """A gateway over a moto bucket whose distribution has the console's settings."""
+
+    def start(*, error_responses=NOT_FOUND, behaviour=SECURITY_POLICY, handler=None):
+        aws.s3.create_bucket(Bucket="site-bucket")
+        aws.s3.put_object(Bucket="site-bucket", Key="builds/b1/index.html", Body=b"<h1>Build one</h1>", ContentType="text/html", CacheControl="no-cache")
+        extra = {"CustomErrorResponses": error_responses} if error_responses else {}
+        dist = create_distribution(aws.cloudfront, "site-bucket", behaviour=behaviour, **extra)
+        aws.s3.create_bucket(Bucket="gatehouse-config")
+        host = "demo.localhost"
+        aws.s3.put_object(Bucket="gatehouse-config", Key=f"sites/{host}.json", Body=json.dumps(site_doc(host, distribution_id=dist)).encode())
+        settings = settings_from_dict({"config_bucket": "gatehouse-config", "config_region": "us-east-1", "endpoint_url": aws.endpoint_url})
+        recorder = handler or Recorder()
+        start.recorder = recorder
+        return serve(recorder, S3Origin(settings, ConfigStore(settings)))
+
+    return start
+
+
+def test_a_missing_object_gets_the_distributions_error_page_without_running_the_function(s3_site, aws):
+    port = s3_site()
+    aws.s3.put_object(Bucket="site-bucket", Key="_gatehouse/not-found.html", Body=b"<h1>Lost</h1>", ContentType="text/html; charset=utf-8")
+    response, body = request(port, "GET", "/builds/b1/missing.html")
+    assert (response.status, body) == (404, b"<h1>Lost</h1>")
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
+    # The function ran for the viewer's request only, never for the error page.
+    assert [e["Records"][0]["cf"]["request"]["uri"] for e in s3_site.recorder.events] == ["/builds/b1/missing.html"]
+
+
+def test_without_the_error_page_object_the_origins_answer_about_the_page_is_sent(s3_site):
+    port = s3_site()
+    response, body = request(port, "GET", "/builds/b1/missing.html")
+    assert response.status == 404 and b"NoSuchKey" in body
+
+
+def test_without_custom_error_responses_s3s_error_is_sent_as_it_is(s3_site, aws):
+    port = s3_site(error_responses=None)
+    aws.s3.put_object(Bucket="site-bucket", Key="_gatehouse/not-found.html", Body=b"<h1>Lost</h1>")
+    response, body = request(port, "GET", "/builds/b1/missing.html")
+    assert response.status == 404 and b"NoSuchKey" in body
+
+
+def test_the_managed_security_headers_policy_is_added_to_origin_responses(s3_site, aws):
+    port = s3_site()
+    response, _ = request(port, "GET", "/builds/b1/index.html")
+    assert response.status == 200
+    assert response.getheader("Strict-Transport-Security") == "max-age=31536000"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert response.getheader("X-Frame-Options") == "SAMEORIGIN"
+    assert response.getheader("Referrer-Policy") == "strict-origin-when-cross-origin"
+    assert response.getheader("X-XSS-Protection") == "1; mode=block"
+    aws.s3.put_object(Bucket="site-bucket", Key="_gatehouse/not-found.html", Body=b"<h1>Lost</h1>")
+    response, _ = request(port, "GET", "/builds/b1/missing.html")
+    assert response.status == 404 and response.getheader("X-Frame-Options") == "SAMEORIGIN"
+
+
+def test_without_a_headers_policy_origin_responses_are_left_alone(s3_site):
+    port = s3_site(behaviour={})
+    response, _ = request(port, "GET", "/builds/b1/index.html")
+    assert response.status == 200 and response.getheader("X-Frame-Options") is None
+
+
+def test_the_stored_cache_control_is_served_and_a_matching_etag_gets_304(s3_site):
+    port = s3_site()
+    response, _ = request(port, "GET", "/builds/b1/index.html")
+    assert response.getheader("Cache-Control") == "no-cache"
+    etag = response.getheader("ETag")
+    response, body = request(port, "GET", "/builds/b1/index.html", [("If-None-Match", etag)])
+    assert (response.status, body) == (304, b"")
+    assert response.getheader("ETag") == etag and response.getheader("Cache-Control") == "no-cache"
+    response, body = request(port, "GET", "/builds/b1/index.html", [("If-None-Match", '"another"')])
+    assert (response.status, body) == (200, b"<h1>Build one</h1>")
+
+
+def test_the_edges_own_generated_pages_get_no_policy_headers_or_error_page(aws, s3_site):
+    # The edge sets its own security headers on the pages it generates.
+    port = s3_site(handler=Recorder({"status": "404", "body": "no such site"}))
+    aws.s3.put_object(Bucket="site-bucket", Key="_gatehouse/not-found.html", Body=b"<h1>Lost</h1>")
+    response, body = request(port, "GET", "/x")
+    assert (response.status, body) == (404, b"no such site")
+    assert response.getheader("X-Frame-Options") is None

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import sys
 
 import boto3
 import pytest
@@ -197,11 +198,62 @@ def test_server_errors_serve_stale(status, settings, clock):
     assert store.get(HOST) is good
 
 
-def test_forbidden_is_treated_as_missing(settings, clock):
-    store = ConfigStore(settings, clock=clock, fetcher=lambda key: (403, b"<Error><Code>AccessDenied</Code></Error>"))
-    assert store.get(HOST) is None
-    assert store.get(HOST) is None
+def s3_error(code):
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>User: arn:aws:sts::123456789012:assumed-role/gatehouse-edge/x is not authorized</Message><RequestId>R</RequestId></Error>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (403, "AccessDenied"),  # IAM, the bucket policy, or kms:Decrypt on the config key
+        (403, "InvalidAccessKeyId"),
+        (403, "SignatureDoesNotMatch"),
+        (400, "KMS.DisabledException"),
+        (400, "KMS.NotFoundException"),
+        (403, None),  # a 403 without an error document is still a denial
+    ],
+)
+def test_a_denied_read_serves_the_last_good_config_and_logs_the_s3_error(status, code, settings, clock, capsys):
+    responses = [(200, json.dumps(site_doc(HOST)).encode()), (status, s3_error(code) if code else b"")]
+    store = ConfigStore(settings, clock=clock, fetcher=lambda key: responses.pop(0))
+    good = store.get(HOST)
+    clock.advance(61)
+    assert store.get(HOST) is good
+    (line,) = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    assert line == {
+        "gatehouse": "config_access_denied",
+        "level": "error",
+        "host": HOST,
+        "key": f"sites/{HOST}.json",
+        "elapsed_ms": 0,
+        "stale_age": 61.0,
+        "serving_stale": True,
+        "reason": "s3_denied",
+        "status": status,
+        "s3_error": code,
+    }
+
+
+def test_a_denied_read_with_nothing_cached_is_unavailable_never_missing(settings, clock, capsys):
+    store = ConfigStore(settings, clock=clock, fetcher=lambda key: (403, s3_error("AccessDenied")))
+    with pytest.raises(ConfigUnavailable):
+        store.get(HOST)
+    # Within the retry pause it is not asked again.
+    with pytest.raises(ConfigUnavailable):
+        store.get(HOST)
     assert store.fetch_count == 1
+    err = capsys.readouterr().err
+    assert '"s3_error":"AccessDenied"' in err and "arn:aws" not in err
+
+
+def test_other_s3_errors_log_their_code(settings, clock, capsys):
+    responses = [(200, json.dumps(site_doc(HOST)).encode()), (503, s3_error("SlowDown"))]
+    store = ConfigStore(settings, clock=clock, fetcher=lambda key: responses.pop(0))
+    good = store.get(HOST)
+    clock.advance(61)
+    assert store.get(HOST) is good
+    line = json.loads(capsys.readouterr().err)
+    assert line["gatehouse"] == "config_fetch_failed" and line["s3_error"] == "SlowDown" and line["status"] == 503
 
 
 def test_the_fetcher_is_asked_for_the_prefixed_key(settings, clock):
@@ -257,3 +309,77 @@ def test_concurrent_misses_fetch_once(settings, clock):
         t.join()
     assert store.fetch_count == 1
     assert len({id(r) for r in results}) == 1
+
+
+class _Discard:
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def table_bytes(store):
+    """What the store's per-host tables hold: each dict with its keys and values."""
+    total = 0
+    for table in (store._entries, store._failed_at, store._host_locks):
+        total += sys.getsizeof(table) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in table.items())
+    return total
+
+
+def outage_with_random_hosts(store, clock, count, seed=7):
+    """`count` made-up host names during an S3 outage, 1 ms apart."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(count):
+        clock.advance(0.001)
+        try:
+            store.get(f"{rng.getrandbits(64):016x}.example.com")
+        except ConfigUnavailable:
+            pass
+        else:  # pragma: no cover
+            raise AssertionError("S3 is down: nothing can be served")
+
+
+def test_an_outage_with_random_host_names_keeps_every_per_host_table_bounded(settings, clock, monkeypatch):
+    # One log line per failed fetch is the point of an outage log; here the
+    # lines go nowhere so that only the store's memory is measured.
+    monkeypatch.setattr(sys, "stderr", _Discard())
+
+    def down(key):
+        raise OSError("connection refused")
+
+    store = ConfigStore(settings, clock=clock, fetcher=down)
+    empty = table_bytes(store)
+    outage_with_random_hosts(store, clock, 100_000)
+    assert len(store._failed_at) <= store_module.MAX_ENTRIES
+    assert len(store._host_locks) == 0  # a lock lives only while a fetch is in flight
+    assert len(store._entries) == 0
+    # At most 1,000 failure records: about 0.15 MB, where the unbounded
+    # tables held 100,000 records and 100,000 locks (about 20 MB).
+    assert table_bytes(store) - empty < 250_000, table_bytes(store) - empty
+    # Hosts still get their retry pause: a repeat within it is not fetched.
+    fetches = store.fetch_count
+    last = next(reversed(store._failed_at))
+    with pytest.raises(ConfigUnavailable):
+        store.get(last)
+    assert store.fetch_count == fetches
+
+
+def test_the_per_host_lock_is_dropped_after_a_fetch_even_when_it_fails(settings, clock):
+    calls = []
+
+    def flaky(key):
+        calls.append(key)
+        if len(calls) == 1:
+            raise OSError("reset")
+        return 404, b""
+
+    store = ConfigStore(settings, clock=clock, fetcher=flaky)
+    with pytest.raises(ConfigUnavailable):
+        store.get(HOST)
+    assert store._host_locks == {}
+    clock.advance(1)
+    assert store.get(HOST) is None
+    assert store._host_locks == {}

@@ -391,3 +391,11 @@ def test_the_session_cache_stays_bounded(cfg, monkeypatch):
     first = tokens.sign(cfg, SESSION, claims(n=0))
     assert tokens.verify(cfg, SESSION, first, NOW) == claims(n=0)
 
+
+
+@pytest.mark.parametrize("purpose", [SESSION, TRANSACTION, STATE])
+def test_it_never_signs_with_another_key_than_the_current_kid(purpose):
+    cfg = site_config(session={"current_kid": "s1", "keys": {"s1": KEY_A, "s2": KEY_B}})
+    cfg.current_kid = "gone"  # e.g. a config object built or changed without validate()
+    with pytest.raises(ValueError, match="current_kid"):
+        tokens.sign(cfg, purpose, {"site": SITE_ID, "exp": 2_000_000_000})
