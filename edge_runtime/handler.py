@@ -99,7 +99,7 @@ def handler(event, context):
 
 _LOG_FRAMES = 5
 _MAX_LOG_MESSAGE = 300
-_scrubbers = []
+_scrubbers = None
 
 
 def scrub(text):
@@ -111,16 +111,18 @@ def scrub(text):
     run of token-like characters with a digit or mixed case (base64url,
     JWTs, codes, hex) is replaced by its length.
     """
-    if not _scrubbers:
+    global _scrubbers
+    if _scrubbers is None:
+        # Compiled on first use, as config.py does: import time is cold-start time.
         import re
 
-        _scrubbers.append(
+        _scrubbers = (
             re.compile(
                 r"(?i)((?:code|state|token|secret|cookie|session|nonce|verifier|hint|password|assertion|authorization)"
                 r"[\w-]*[\"']?\s*[=:]\s*[\"']?)(?:Basic |Bearer )?[^\s,;&'\"}]+"
-            )
+            ),
+            re.compile(r"[A-Za-z0-9_\-.~+/%=]{16,}"),
         )
-        _scrubbers.append(re.compile(r"[A-Za-z0-9_\-.~+/%=]{16,}"))
     pairs, runs = _scrubbers
     text = pairs.sub(lambda m: m.group(1) + "[redacted]", str(text))
 
