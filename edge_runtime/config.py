@@ -281,8 +281,10 @@ def _check_provider(c, provider):
         "id_token_algs",
         "tenant_id",
     )
-    if c.obj(provider, where, required, ("end_session_redirect_param", "email_proof")) is None:
+    optional = ("end_session_redirect_param", "email_proof", "authorization_response_iss_parameter_supported")
+    if c.obj(provider, where, required, optional) is None:
         return
+    c.boolean(provider, "authorization_response_iss_parameter_supported", where)
     proof = provider.get("email_proof", EMAIL_PROOFS[0])
     if proof not in EMAIL_PROOFS:
         c.error("provider.email_proof", f"must be one of {', '.join(EMAIL_PROOFS)}")
@@ -344,10 +346,24 @@ def _check_provider(c, provider):
         c.error("provider.tenant_id", "must be a non-empty string or null")
 
 
+# RFC 9207: the provider says it sends `iss` with every authorization
+# response, so a response without one is refused (a mix-up defence).
+FIELDS_SINCE.setdefault("provider", {})["authorization_response_iss_parameter_supported"] = 2
+# When staff last signed everyone out: the next sign-ins demand a fresh
+# authentication at the provider (see handler.FRESH_AUTH_WINDOW).
+FIELDS_SINCE.setdefault("session", {})["revoked_at"] = 2
+
+
 def _check_session(c, session):
     where = "session"
-    if c.obj(session, where, ("lifetime_seconds", "current_kid", "keys")) is None:
+    if c.obj(session, where, ("lifetime_seconds", "current_kid", "keys"), ("revoked_at",)) is None:
         return
+    revoked = session.get("revoked_at")
+    if revoked is not None:
+        try:
+            parse_timestamp(revoked)
+        except ValueError:
+            c.error("session.revoked_at", "must be a UTC time like 2026-12-31T23:59:59Z, or null")
     lifetime = session.get("lifetime_seconds")
     if (
         not isinstance(lifetime, int)
@@ -537,6 +553,7 @@ class SiteConfig:
         "userinfo_endpoint",
         "end_session_endpoint",
         "end_session_redirect_param",
+        "iss_parameter_required",
         "jwks_uri",
         "client_id",
         "client_secret",
@@ -550,6 +567,7 @@ class SiteConfig:
         "session_lifetime",
         "current_kid",
         "session_keys",
+        "revoked_at",
         "allow_any_user",
         "emails",
         "email_domains",
@@ -583,6 +601,7 @@ class SiteConfig:
         self.userinfo_endpoint = provider["userinfo_endpoint"]
         self.end_session_endpoint = provider["end_session_endpoint"]
         self.end_session_redirect_param = provider.get("end_session_redirect_param", LOGOUT_REDIRECT_PARAMS[0])
+        self.iss_parameter_required = provider.get("authorization_response_iss_parameter_supported") is True
         self.jwks_uri = provider["jwks_uri"]
         self.client_id = provider["client_id"]
         self.client_secret = provider["client_secret"]
@@ -600,6 +619,8 @@ class SiteConfig:
             # validate() refuses this; a SiteConfig built without it must not
             # sign new sessions with some other key either.
             raise ConfigError(["session.current_kid: must name one of session.keys"])
+        revoked = session.get("revoked_at")
+        self.revoked_at = parse_timestamp(revoked) if revoked else None
         self.allow_any_user = access["allow_any_user"]
         self.emails = frozenset(access["emails"])
         self.email_domains = frozenset(access["email_domains"])

@@ -17,6 +17,25 @@ from .config import is_host_name
 SESSION_COOKIE = "__Host-gh-session"
 TX_COOKIE_PREFIX = "__Host-gh-tx-"
 COOKIE_MARK = "__Host-gh-"
+# The provider's id_token, kept for `id_token_hint` at sign-out. `__Secure-`
+# rather than `__Host-` because it is scoped to the sign-out path: the
+# browser then sends it with that one request instead of with every asset
+# request, and it never reaches anything but the edge (docs/edge-config.md).
+ID_TOKEN_COOKIE = "__Secure-gh-idt"
+# Browsers keep a cookie of at most 4,096 bytes (name and value); an
+# id_token above this is not kept and sign-out goes without the hint.
+MAX_ID_TOKEN_COOKIE = 3500
+# A transaction id is 12 random bytes in base64url: a cookie name of any
+# other shape was not minted here and is never echoed back.
+TX_ID_LENGTH = 16
+_TX_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# Expired cookies one response carries at most: with the page and the
+# site's headers it stays far inside CloudFront's 40 KB whatever the
+# request held (a viewer with more pending logins loses the rest later).
+MAX_EXPIRED_COOKIES = 8
+# After "sign everyone out", sign-ins within this period must show an
+# authentication at the provider that is newer than the revocation.
+FRESH_AUTH_WINDOW = 30 * 24 * 3600
 GATEHOUSE_PREFIX = "/_gatehouse/"
 ME_PATH = "/_gatehouse/me"
 SIGNED_OUT_PATH = "/_gatehouse/signed-out"
@@ -62,15 +81,113 @@ def _public_origin(host):
 
 def log(event, **fields):
     # One JSON line to CloudWatch; callers pass no tokens, codes or cookies.
-    sys.stdout.write(json.dumps({"gatehouse": event, **fields}, separators=(",", ":")) + "\n")
+    sys.stdout.write(json.dumps({"gatehouse": event, **fields}, separators=(",", ":"), default=str) + "\n")
 
 
 def handler(event, context):
     try:
         return _handle(event, context)
     except Exception as exc:  # noqa: BLE001 - fail closed on anything
-        log("error", kind=type(exc).__name__)
+        try:
+            log("error", **describe_error(exc))
+        except Exception:  # noqa: BLE001 - the page below must still go out
+            log("error", kind=type(exc).__name__)
         return responses.page(None, 500, "Something went wrong", ["Please try again in a moment."])
+
+
+# --- logging ---------------------------------------------------------------
+
+_LOG_FRAMES = 5
+_MAX_LOG_MESSAGE = 300
+_scrubbers = None
+
+
+def scrub(text):
+    """`text` without anything that may be a token, code, cookie or secret.
+
+    Exception messages quote what they failed on (a `KeyError` its key, a
+    `ValueError` the bad input), so a message is treated as hostile: every
+    `name=value` of a sensitive-sounding name loses its value, and every long
+    run of token-like characters with a digit or mixed case (base64url,
+    JWTs, codes, hex) is replaced by its length.
+    """
+    global _scrubbers
+    if _scrubbers is None:
+        # Compiled on first use, as config.py does: import time is cold-start time.
+        import re
+
+        _scrubbers = (
+            re.compile(
+                r"(?i)((?:code|state|token|secret|cookie|session|nonce|verifier|hint|password|assertion|authorization)"
+                r"[\w-]*[\"']?\s*[=:]\s*[\"']?)(?:Basic |Bearer )?[^\s,;&'\"}]+"
+            ),
+            re.compile(r"[A-Za-z0-9_\-.~+/%=]{16,}"),
+        )
+    pairs, runs = _scrubbers
+    text = pairs.sub(lambda m: m.group(1) + "[redacted]", str(text))
+
+    def run(m):
+        value = m.group(0)
+        mixed = any(c.isdigit() for c in value) or (value.lower() != value and value.upper() != value)
+        return f"[{len(value)} chars]" if mixed else value
+
+    text = runs.sub(run, text)
+    return text[:_MAX_LOG_MESSAGE]
+
+
+def describe_error(exc):
+    """What an unexpected exception's log line holds: its type, its scrubbed
+    message, the step it happened in and its last frames as
+    `file:line:function`. Never source lines or local values."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append((os.path.basename(code.co_filename), tb.tb_lineno, code.co_name, code.co_filename))
+        tb = tb.tb_next
+    here = os.path.abspath(__file__)
+    package = os.path.dirname(here)
+    steps = [f[2] for f in frames if os.path.abspath(f[3]) == here]
+    ours = [f[2] for f in frames if os.path.dirname(os.path.abspath(f[3])) == package]
+    return {
+        "kind": type(exc).__name__,
+        "message": scrub(exc),
+        # The handler's own step (`_callback`, `_start_login`, ...) and the
+        # deepest edge function below it (`verify_id_token`, ...).
+        "step": steps[-1] if steps else None,
+        "in": ours[-1] if ours else None,
+        "frames": [f"{name}:{line}:{func}" for name, line, func, _ in frames[-_LOG_FRAMES:]],
+    }
+
+
+def refusal_reasons(cfg, claims):
+    """Why `allowed` said no, rule by rule, in words for the log (never the
+    page): which claim was missing or what it held instead."""
+    why = []
+    if not (cfg.allow_any_user or cfg.emails or cfg.email_domains or (cfg.groups and cfg.groups_claim)):
+        why.append("no access rule is set")
+    if cfg.emails or cfg.email_domains:
+        email, verified = claims.get("email"), claims.get("email_verified")
+        if not isinstance(email, str):
+            why.append("e-mail rules: claim email missing")
+        elif "email_verified" not in claims:
+            why.append("e-mail rules: claim email_verified missing")
+        elif verified is not True:
+            why.append(f"e-mail rules: email_verified is {json.dumps(verified)[:20]}, not true")
+        else:
+            domain = email.lower().rpartition("@")[2]
+            listed = "domain listed" if domain in cfg.email_domains else "domain not listed"
+            why.append(f"e-mail rules: address not listed, {listed}")
+    if cfg.groups and cfg.groups_claim:
+        groups = claims.get(cfg.groups_claim)
+        if groups is None:
+            why.append(f"group rule: claim {cfg.groups_claim} missing")
+        elif not isinstance(groups, (str, list)):
+            why.append(f"group rule: claim {cfg.groups_claim} is not a list")
+        else:
+            count = 1 if isinstance(groups, str) else len(groups)
+            why.append(f"group rule: none of {count} groups in {cfg.groups_claim} is allowed")
+    return why
 
 
 def _handle(event, context):
@@ -152,6 +269,25 @@ def split_cookies(headers):
         if rest:
             forwarded.append({"key": entry.get("key") or "Cookie", "value": "; ".join(rest)})
     return ours, forwarded
+
+
+def is_tx_id(value):
+    """Is `value` a transaction id of the shape `_start_login` mints?"""
+    return type(value) is str and len(value) == TX_ID_LENGTH and _TX_ID_CHARS.issuperset(value)
+
+
+def _pending_logins(ours):
+    """Names of the transaction cookies this edge could have set, in the
+    order the browser sent them (oldest first in practice)."""
+    start = len(TX_COOKIE_PREFIX)
+    return [n for n, _ in ours if n.startswith(TX_COOKIE_PREFIX) and is_tx_id(n[start:])]
+
+
+def _expire_pending(names, keep):
+    """Expired-cookie lines for all but the last `keep` of `names`, at most
+    MAX_EXPIRED_COOKIES of them (each name once)."""
+    stale = list(dict.fromkeys(names[:-keep] if keep else names))
+    return [responses.expired_cookie(name) for name in stale[:MAX_EXPIRED_COOKIES]]
 
 
 def _session(cfg, ours, now):
@@ -255,14 +391,25 @@ def _is_navigation(request):
 
 def _outside_window(cfg, now):
     if cfg.not_before is not None and now < cfg.not_before:
+        log("refused", site=cfg.site_id, why=["before the access window (not_before)"])
         return responses.page(cfg, 403, "This demo is not open yet", ["Please come back later."])
+    log("refused", site=cfg.site_id, why=["after the access window (not_after)"])
     return responses.page(
         cfg, 403, "This demo has ended", ["Its access period is over. Please contact the people who shared it with you."]
     )
 
 
-def _refused(cfg, claims, *, cookies=None):
+def _refused(cfg, claims, *, cookies=None, at="session"):
     who = claims.get("email") or claims.get("sub")
+    email = claims.get("email")
+    log(
+        "refused",
+        site=cfg.site_id,
+        at=at,
+        sub=str(claims.get("sub"))[:200],
+        email=email[:320] if isinstance(email, str) else None,
+        why=refusal_reasons(cfg, claims),
+    )
     return responses.page(
         cfg,
         403,
@@ -294,22 +441,53 @@ def _pkce_challenge(verifier):
     return tokens._b64(digest)
 
 
-def _start_login(cfg, request, host, now, ours):
+def revocation(cfg, now):
+    """The time of the last "sign everyone out" while sign-ins must still
+    prove a newer authentication, else None."""
+    revoked = cfg.revoked_at
+    if revoked is None or now - revoked > FRESH_AUTH_WINDOW:
+        return None
+    return revoked
+
+
+def _start_login(cfg, request, host, now, ours, *, return_to=None, retry=None, tried=(), clear=()):
+    """Send the viewer to the provider.
+
+    `retry` names why the callback starts this sign-in over by itself
+    (`invalid_grant`, `stale_auth`), `tried` the reasons of earlier restarts
+    of the same sign-in. The transaction carries them all in `a`, and the
+    callback never restarts for a reason already in `a`: at most one restart
+    per reason, two in all, per sign-in the viewer began.
+    """
     from urllib.parse import urlencode
 
     tid = tokens._b64(os.urandom(12))
     verifier = tokens._b64(os.urandom(48))
     nonce = tokens._b64(os.urandom(24))
-    query = request.get("querystring") or ""
-    return_to = paths.safe_return_path(request["uri"] + ("?" + query if query else ""))
+    if return_to is None:
+        query = request.get("querystring") or ""
+        return_to = request["uri"] + ("?" + query if query else "")
+    return_to = paths.safe_return_path(return_to)
     exp = int(now) + LOGIN_TTL
-    transaction = tokens.sign(
-        cfg,
-        tokens.TRANSACTION,
-        {"tid": tid, "v": verifier, "n": nonce, "r": return_to, "exp": exp, "site": cfg.site_id},
-    )
-    state = tokens.sign(cfg, tokens.STATE, {"tid": tid, "exp": exp, "site": cfg.site_id})
+    claims = {"tid": tid, "v": verifier, "n": nonce, "r": return_to, "exp": exp, "site": cfg.site_id}
     params = dict(cfg.authorize_params)
+    revoked = revocation(cfg, now)
+    if revoked is not None:
+        # OpenID Connect Core 3.1.2.1: the provider must authenticate anew if
+        # its last authentication of the viewer is older than max_age, i.e.
+        # older than the revocation, and must then send auth_time.
+        max_age = max(0, int(now - revoked))
+        configured = params.get("max_age", "")
+        if configured.isdigit():
+            max_age = min(max_age, int(configured))
+        params["max_age"] = str(max_age)
+    if retry is not None:
+        claims["a"] = ",".join([*tried, retry])
+    if retry == "stale_auth":
+        prompts = [p for p in params.get("prompt", "").split() if p not in ("none", "login")]
+        params["prompt"] = " ".join(["login", *prompts])
+    transaction = tokens.sign(cfg, tokens.TRANSACTION, claims)
+    state = tokens.sign(cfg, tokens.STATE, {"tid": tid, "exp": exp, "site": cfg.site_id})
     params.update(
         response_type="code",
         client_id=cfg.client_id,
@@ -322,13 +500,15 @@ def _start_login(cfg, request, host, now, ours):
     )
     endpoint = cfg.authorization_endpoint
     location = endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
-    cookies = [responses.cookie(TX_COOKIE_PREFIX + tid, transaction, LOGIN_TTL)]
+    cookies = [responses.cookie(TX_COOKIE_PREFIX + tid, transaction, LOGIN_TTL), *clear]
     # Each tab's sign-in has its own cookie; drop the oldest beyond a few so
     # a viewer who keeps reloading does not grow the Cookie header forever.
-    pending = [n for n, _ in ours if n.startswith(TX_COOKIE_PREFIX)]
-    for name in pending[:-MAX_PENDING_LOGINS] if len(pending) > MAX_PENDING_LOGINS else ():
-        cookies.append(responses.expired_cookie(name))
-    log("login_start", site=cfg.site_id)
+    # Only names this edge mints are expired: a name the browser made up is
+    # never echoed into a Set-Cookie line.
+    pending = [n for n in _pending_logins(ours) if responses.expired_cookie(n) not in clear]
+    if len(pending) > MAX_PENDING_LOGINS:
+        cookies.extend(_expire_pending(pending, MAX_PENDING_LOGINS))
+    log("login_start", site=cfg.site_id, retry=retry, fresh_auth=revoked is not None)
     return responses.redirect(cfg, location, cookies=cookies)
 
 
@@ -368,6 +548,21 @@ def _try_again(cfg, status, title, message, *, cookies=()):
     return responses.page(cfg, status, title, [message], link=("/", "Try signing in again"), cookies=cookies)
 
 
+# Callback failures answer 400 (the browser brought a malformed, expired or
+# foreign answer) or 401 (the sign-in could not be completed: the provider
+# failed, refused, or its token did not verify). Never 403, 404 or a 5xx:
+# those are the codes a CloudFront distribution's custom error responses can
+# replace (400, 403, 404, 405, 414, 416, 500-504; the console maps 404 to
+# the demo's not-found page, and any of them may be mapped by hand); 401
+# cannot be mapped at all, so the "try again" page always reaches the viewer.
+SIGN_IN_FAILED = 401
+
+
+def _callback_refused(cfg, reason, message, *, status=400, cookies=()):
+    log("callback_refused", site=cfg.site_id, reason=reason)
+    return _try_again(cfg, status, "Sign-in failed", message, cookies=cookies)
+
+
 def _callback(cfg, request, host, context):
     from . import oidc
 
@@ -375,53 +570,129 @@ def _callback(cfg, request, host, context):
         return responses.page(cfg, 405, "Method not allowed", ["Sign-in answers arrive as GET requests."])
     params = _query(request)
     if params is None:
-        return _try_again(cfg, 400, "Sign-in failed", "The sign-in answer was malformed.")
+        return _callback_refused(cfg, "malformed query", "The sign-in answer was malformed.")
     now = time.time()
+    # Nothing of the answer is used, let alone shown, before its state
+    # checks out against this browser's transaction: until then anyone could
+    # have made the link (RFC 6749 10.12), `?error=` text included.
     state = tokens.verify(cfg, tokens.STATE, params.get("state", ""), now)
-    tx_name = TX_COOKIE_PREFIX + state["tid"] if state else None
-    clear = [responses.expired_cookie(tx_name)] if tx_name else []
-    if "error" in params:
-        error = params["error"][:100]
-        detail = params.get("error_description", "")[:300]
-        log("provider_error", site=cfg.site_id, error=error)
-        message = f"The identity provider said: {error}" + (f" ({detail})" if detail else "")
-        return _try_again(cfg, 403, "Sign-in was not completed", message, cookies=clear)
-    if state is None:
-        return _try_again(cfg, 400, "Sign-in expired", "This sign-in link has expired or is not valid.")
+    if state is None or not is_tx_id(state.get("tid")):
+        return _callback_refused(cfg, "state invalid or expired", "This sign-in link has expired or is not valid.")
+    tx_name = TX_COOKIE_PREFIX + state["tid"]
+    clear = [responses.expired_cookie(tx_name)]
+    ours = split_cookies(request["headers"])[0]
     transaction = None
-    for name, value in split_cookies(request["headers"])[0]:
+    for name, value in ours:
         if name == tx_name:
             transaction = tokens.verify(cfg, tokens.TRANSACTION, value, now)
             if transaction is not None:
                 break
     if transaction is None or transaction.get("tid") != state["tid"]:
-        return _try_again(
-            cfg, 400, "Sign-in expired", "This sign-in was already used or started in another browser.", cookies=clear
+        # The back button after signing in brings the used answer again:
+        # a viewer who is signed in just goes on.
+        session = _session(cfg, ours, now)
+        if session is not None and allowed(cfg, session):
+            log("callback_replayed", site=cfg.site_id)
+            return responses.redirect(cfg, "/", cookies=clear)
+        return _callback_refused(
+            cfg,
+            "no transaction cookie for this state",
+            "This sign-in was already used or started in another browser.",
+            cookies=clear,
         )
+    # RFC 9207: the answer names its issuer; another provider's answer (a
+    # mix-up attack) is refused before its code goes anywhere.
+    iss = params.get("iss")
+    if iss is not None and iss != cfg.issuer:
+        message = "The sign-in answer came from another identity provider."
+        return _callback_refused(cfg, "iss parameter names another issuer", message, cookies=clear)
+    if iss is None and cfg.iss_parameter_required:
+        message = "The sign-in answer did not name its identity provider."
+        return _callback_refused(cfg, "iss parameter missing", message, cookies=clear)
+    if "error" in params:
+        error = oidc._error_code(params) or "an unknown error"
+        detail = params.get("error_description", "")[:300]
+        log("provider_error", site=cfg.site_id, error=error)
+        message = f"The identity provider said: {error}" + (f" ({detail})" if detail else "")
+        return _try_again(cfg, SIGN_IN_FAILED, "Sign-in was not completed", message, cookies=clear)
+    # Why this sign-in was already restarted automatically, if it was.
+    tried = [t for t in str(transaction.get("a") or "").split(",") if t]
     code = params.get("code")
     if not code or len(code) > 2048:
-        return _try_again(cfg, 400, "Sign-in failed", "The identity provider sent no code.", cookies=clear)
+        return _callback_refused(cfg, "no code", "The identity provider sent no code.", cookies=clear)
 
     deadline = oidc.Deadline(context)
     redirect_uri = _public_origin(host) + cfg.callback_path
     try:
         token_response = oidc.exchange_code(cfg, code, transaction["v"], redirect_uri, deadline)
-        claims = oidc.verify_id_token(cfg, token_response["id_token"], transaction["n"], now, deadline)
+        id_token = token_response["id_token"]
+        claims = oidc.verify_id_token(cfg, id_token, transaction["n"], now, deadline)
         claims = _complete_claims(cfg, claims, token_response, deadline)
     except oidc.ProviderError as exc:
-        log("callback_failed", site=cfg.site_id, reason=exc.reason)
-        return _try_again(cfg, 502, "Sign-in failed", "The identity provider could not be reached. Please try again.", cookies=clear)
+        if exc.error == "invalid_grant" and "invalid_grant" not in tried:
+            # A used or expired code (a reload while the first answer was on
+            # its way, a slow consent page): start over once, to the same page.
+            log("login_restarted", site=cfg.site_id, reason=scrub(exc.reason))
+            return _start_login(
+                cfg, request, host, now, ours,
+                return_to=transaction.get("r"), retry="invalid_grant", tried=tried, clear=clear,
+            )
+        log("callback_failed", site=cfg.site_id, reason=scrub(exc.reason), retried=bool(tried))
+        if exc.error is not None:
+            message = "The identity provider did not accept this sign-in. Please try again."
+        else:
+            message = "The identity provider could not be reached. Please try again."
+        return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", message, cookies=clear)
     except oidc.TokenInvalid as exc:
-        log("token_invalid", site=cfg.site_id, reason=exc.reason)
-        return _try_again(cfg, 401, "Sign-in failed", f"The sign-in could not be verified: {exc.reason}.", cookies=clear)
+        log("token_invalid", site=cfg.site_id, reason=scrub(exc.reason))
+        message = f"The sign-in could not be verified: {exc.reason}."
+        return _try_again(cfg, SIGN_IN_FAILED, "Sign-in failed", message, cookies=clear)
+
+    revoked = revocation(cfg, now)
+    if revoked is not None:
+        auth_time = claims.get("auth_time")
+        fresh = oidc._number(auth_time) and auth_time >= revoked
+        if not fresh:
+            problem = "auth_time missing" if auth_time is None else "auth_time before the revocation"
+            if "stale_auth" not in tried:
+                log("login_restarted", site=cfg.site_id, reason=problem)
+                return _start_login(
+                    cfg, request, host, now, ours,
+                    return_to=transaction.get("r"), retry="stale_auth", tried=tried, clear=clear,
+                )
+            if auth_time is None:
+                # A provider that sends no auth_time even for max_age breaks
+                # OpenID Connect Core 3.1.2.1; what it did with prompt=login
+                # cannot be checked, so it is trusted and logged.
+                log("auth_time_missing", site=cfg.site_id, sub=str(claims.get("sub"))[:200])
+            else:
+                log("token_invalid", site=cfg.site_id, reason=problem, sub=str(claims.get("sub"))[:200])
+                # Signing out here ends the provider's session too (where it
+                # has an end-session endpoint), after which it must ask.
+                return responses.page(
+                    cfg,
+                    SIGN_IN_FAILED,
+                    "Please sign in again",
+                    [
+                        "Everyone was signed out of this demo, and the identity provider did not ask you to sign "
+                        "in again. Sign out at the identity provider, then sign in again."
+                    ],
+                    link=(cfg.sign_out_path, "Sign out, then sign in again"),
+                    cookies=clear,
+                )
 
     if not allowed(cfg, claims):
-        log("refused", site=cfg.site_id)
-        return _refused(cfg, claims, cookies=clear)
+        return _refused(cfg, claims, cookies=clear, at="callback")
     session = _session_claims(cfg, claims, now)
     token = tokens.sign(cfg, tokens.SESSION, session)
     log("signed_in", site=cfg.site_id)
     cookies = [responses.cookie(SESSION_COOKIE, token, cfg.session_lifetime), *clear]
+    if _uses_id_token_hint(cfg) and len(id_token) <= MAX_ID_TOKEN_COOKIE and _is_jws_text(id_token):
+        cookies.append(responses.cookie(ID_TOKEN_COOKIE, id_token, cfg.session_lifetime, path=cfg.sign_out_path))
+    else:
+        # An older sign-in's id_token must not name the wrong viewer.
+        cookies.append(responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path))
+    cookies.extend(_expire_pending([n for n in _pending_logins(ours) if n != tx_name], MAX_PENDING_LOGINS))
     return responses.redirect(cfg, paths.safe_return_path(transaction.get("r")), cookies=cookies)
 
 
@@ -470,18 +741,71 @@ def _session_claims(cfg, claims, now):
     return session
 
 
+def _uses_id_token_hint(cfg):
+    # OpenID RP-initiated logout takes id_token_hint; Cognito's /logout and
+    # Auth0's /v2/logout (the other redirect parameters) do not.
+    return bool(cfg.end_session_endpoint) and cfg.end_session_redirect_param == "post_logout_redirect_uri"
+
+
+_JWS_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def _is_jws_text(value):
+    # Goes into a cookie and a URL: three base64url segments, nothing else.
+    return type(value) is str and value.count(".") == 2 and _JWS_CHARS.issuperset(value)
+
+
+def _id_token_hint(cfg, headers):
+    """The id_token kept at sign-in, if it is one of this provider's for this
+    client. Its signature is not checked: the provider checks it, and a hint
+    only saves the viewer a confirmation."""
+    entries = headers.get("cookie") or ()
+    prefix = ID_TOKEN_COOKIE + "="
+    for entry in entries:
+        value = entry.get("value") if type(entry) is dict else None
+        if type(value) is not str or prefix not in value:
+            continue
+        for piece in value.split(";"):
+            piece = piece.strip()
+            if not piece.startswith(prefix):
+                continue
+            token = piece[len(prefix):]
+            if len(token) > MAX_ID_TOKEN_COOKIE or not _is_jws_text(token):
+                continue
+            try:
+                claims = json.loads(tokens._unb64(token.split(".")[1]))
+            except ValueError:
+                continue
+            if not isinstance(claims, dict) or claims.get("iss") != cfg.issuer:
+                continue
+            aud = claims.get("aud")
+            if aud == cfg.client_id or (isinstance(aud, list) and cfg.client_id in aud):
+                return token
+    return None
+
+
 def _sign_out(cfg, request, host):
-    cookies = [responses.expired_cookie(SESSION_COOKIE)]
-    for name, _ in split_cookies(request["headers"])[0]:
-        if name.startswith(TX_COOKIE_PREFIX):
-            cookies.append(responses.expired_cookie(name))
     from urllib.parse import urlencode
 
+    headers = request["headers"]
+    ours = split_cookies(headers)[0]
+    cookies = [
+        responses.expired_cookie(SESSION_COOKIE),
+        responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path),
+    ]
+    cookies.extend(_expire_pending(_pending_logins(ours), 0))
     origin = _public_origin(host)
     if cfg.end_session_endpoint:
-        params = urlencode({"client_id": cfg.client_id, cfg.end_session_redirect_param: origin + SIGNED_OUT_PATH})
+        params = {"client_id": cfg.client_id, cfg.end_session_redirect_param: origin + SIGNED_OUT_PATH}
+        hint = _id_token_hint(cfg, headers) if _uses_id_token_hint(cfg) else None
+        if hint is not None:
+            # With the hint a provider may end its session without asking
+            # (OpenID RP-Initiated Logout 1.0, section 2).
+            params["id_token_hint"] = hint
         endpoint = cfg.end_session_endpoint
-        location = endpoint + ("&" if "?" in endpoint else "?") + params
+        location = endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+        log("signed_out", site=cfg.site_id, id_token_hint=hint is not None)
     else:
         location = origin + SIGNED_OUT_PATH
+        log("signed_out", site=cfg.site_id, id_token_hint=False)
     return responses.redirect(cfg, location, cookies=cookies)

@@ -46,11 +46,27 @@ _last_refetch = {}
 
 
 class ProviderError(Exception):
-    """The provider did not answer as it should; `reason` is safe to log."""
+    """The provider did not answer as it should; `reason` is safe to log.
 
-    def __init__(self, reason):
+    `error` is the OAuth error code the token endpoint answered with
+    (`invalid_grant`, ...), or None.
+    """
+
+    def __init__(self, reason, *, error=None):
         super().__init__(reason)
         self.reason = reason
+        self.error = error
+
+
+def _error_code(doc):
+    """The `error` of an OAuth error answer when it is a well-formed code
+    (RFC 6749 5.2: printable ASCII without `"` or `\\`), else None."""
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(error, str) or not 0 < len(error) <= 64:
+        return None
+    if any(not 0x20 <= ord(ch) <= 0x7E or ch in '"\\' for ch in error):
+        return None
+    return error
 
 
 class TokenInvalid(Exception):
@@ -160,10 +176,13 @@ def exchange_code(cfg, code, verifier, redirect_uri, deadline):
     status, data = _request(
         "POST", cfg.token_endpoint, deadline, body=urlencode(fields), headers=headers
     )
-    doc = _json_object(data, "token response")
     if status != 200:
-        error = doc.get("error")
-        raise ProviderError(f"token endpoint refused the code ({error if isinstance(error, str) else status})")
+        try:
+            error = _error_code(json.loads(data))
+        except (ValueError, UnicodeDecodeError):
+            error = None
+        raise ProviderError(f"token endpoint answered {status} ({error or 'no error code'})", error=error)
+    doc = _json_object(data, "token response")
     if not isinstance(doc.get("id_token"), str):
         raise ProviderError("token response has no id_token")
     return doc

@@ -109,12 +109,13 @@ def json_response(cfg, status, data, *, cookies=()):
     }
 
 
-def cookie(name, value, max_age):
-    return f"{name}={value}; Path=/; Max-Age={int(max_age)}; Secure; HttpOnly; SameSite=Lax"
+def cookie(name, value, max_age, *, path="/"):
+    return f"{name}={value}; Path={path}; Max-Age={int(max_age)}; Secure; HttpOnly; SameSite=Lax"
 
 
-def expired_cookie(name):
+def expired_cookie(name, *, path="/"):
+    # A cookie is only replaced by one of the same name, domain and path.
     return (
-        f"{name}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+        f"{name}=; Path={path}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; "
         "Secure; HttpOnly; SameSite=Lax"
     )

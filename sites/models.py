@@ -116,6 +116,12 @@ class IdentityProvider(models.Model):
             self.tenant_id = values.tenant_id
 
     @property
+    def sends_authorization_response_iss(self) -> bool:
+        """The last discovery said every authorization response carries `iss`
+        (RFC 9207), so the edge refuses one without it."""
+        return (self.discovery or {}).get("authorization_response_iss_parameter_supported") is True
+
+    @property
     def config_tenant_id(self) -> str | None:
         return (self.tenant_id or None) if self.preset == presets.ENTRA else None
 
@@ -177,6 +183,9 @@ class ProtectedSite(models.Model):
     public_paths = models.JSONField(default=_list, blank=True)
     spa_mode = models.BooleanField(default=True)
     disabled = models.BooleanField(default=False)
+    # Set by "sign everyone out": for a while after it the edge demands an
+    # authentication at the provider newer than this (session.revoked_at).
+    sessions_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     edge_release = models.ForeignKey(EdgeRelease, null=True, blank=True, on_delete=models.PROTECT, related_name="sites")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)

@@ -98,6 +98,12 @@ def site_config_render(site: ProtectedSite) -> dict:
         },
         "headers": dict(EDGE_HEADERS),
     }
+    # Only when they say something, so the configs of sites that never use
+    # them stay byte for byte what they were.
+    if provider.sends_authorization_response_iss:
+        doc["provider"]["authorization_response_iss_parameter_supported"] = True
+    if site.sessions_revoked_at:
+        doc["session"]["revoked_at"] = _timestamp(site.sessions_revoked_at)
     # A site on an older edge release gets the fields that release reads.
     doc = edge_config.for_schema(doc, site.schema_version)
     edge_config.validate(doc, schema_version=site.schema_version)

@@ -34,10 +34,18 @@ def session_key_rotate(*, site: ProtectedSite, actor=None) -> SessionKey:
 
 
 def session_keys_revoke(*, site: ProtectedSite, actor=None) -> SessionKey:
-    """Sign everyone out: a new key, and every other key dropped from the config."""
+    """Sign everyone out: a new key, every other key dropped from the config,
+    and the time recorded so that the next sign-ins must authenticate anew."""
     with transaction.atomic():
+        now = timezone.now()
+        # Recorded before the key is saved: the key's save publishes (after
+        # commit) a config that carries both, so the edge then also demands a
+        # fresh authentication at the provider, whose own session would sign
+        # the viewer straight back in otherwise.
+        ProtectedSite.objects.filter(pk=site.pk).update(sessions_revoked_at=now)
+        site.sessions_revoked_at = now
         key = SessionKey.generate(site)
         key.save()
-        site.session_keys.filter(retired_at=None).exclude(pk=key.pk).update(retired_at=timezone.now())
+        site.session_keys.filter(retired_at=None).exclude(pk=key.pk).update(retired_at=now)
         Activity.record(verb="session_key.revoke", site=site, actor=actor, detail=f"everyone signed out; new key {key.kid}")
     return key

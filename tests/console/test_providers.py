@@ -302,3 +302,11 @@ def test_a_provider_saved_with_the_old_rs256_default_is_put_right_at_the_next_re
     assert site.revisions.first().document["provider"]["id_token_algs"] == ["ES256"]
     with django_capture_on_commit_callbacks(execute=True):
         assert provider_refresh_keys(provider_id=local_provider.pk) is False
+def test_a_check_records_whether_the_provider_sends_iss_with_authorization_responses(idp):
+    idp.discovery(authorization_response_iss_parameter_supported=True)
+    provider = IdentityProvider(name="Dev", preset="oidc", issuer=idp.origin, client_id="c")
+    provider_check(provider)
+    assert provider.sends_authorization_response_iss is True
+    idp.discovery()
+    provider_check(provider)
+    assert provider.sends_authorization_response_iss is False

@@ -1,12 +1,14 @@
 """Saves publish a new revision after commit, and only when the config changed."""
 
 import logging
+import time
 
 import pytest
 
 from sites.context import change_context
 from sites.models import Activity, ConfigRevision
 from sites.services.keys import session_key_rotate, session_keys_revoke
+from sites.rendering import site_config_render
 from sites.services.publishing import config_publish
 from tests.console.conftest import CLIENT_SECRET
 
@@ -140,3 +142,22 @@ def test_no_secret_is_stored_in_revisions_or_logged(site, provider, caplog, djan
     for secret in secrets:
         assert secret not in stored
         assert secret not in caplog.text
+
+
+def test_signing_everyone_out_publishes_the_revocation_time(site, django_capture_on_commit_callbacks):
+    from edge_runtime.config import parse, parse_timestamp
+
+    assert "revoked_at" not in site.revisions.first().document["session"]
+    before = time.time()
+    with django_capture_on_commit_callbacks(execute=True):
+        session_keys_revoke(site=site)
+    session = site.revisions.first().document["session"]
+    revoked = parse_timestamp(session["revoked_at"])
+    assert int(before) <= revoked <= time.time()
+    site.refresh_from_db()
+    assert site.sessions_revoked_at is not None
+    # A later rotation keeps it: the edge decides how long it still matters.
+    with django_capture_on_commit_callbacks(execute=True):
+        session_key_rotate(site=site)
+    assert site.revisions.first().document["session"]["revoked_at"] == session["revoked_at"]
+    assert parse(site_config_render(site)).revoked_at == revoked

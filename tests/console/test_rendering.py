@@ -130,3 +130,13 @@ def test_a_site_on_a_schema_1_release_gets_no_email_proof(site):
     doc = site_config_render(site)
     assert doc["schema_version"] == 1
     assert "email_proof" not in doc["provider"]
+def test_a_provider_whose_discovery_advertises_the_iss_parameter_gets_it_required(site, provider):
+    assert "authorization_response_iss_parameter_supported" not in site_config_render(site)["provider"]
+    provider.discovery = {"authorization_response_iss_parameter_supported": True}
+    site.provider = provider
+    doc = site_config_render(site)
+    assert doc["provider"]["authorization_response_iss_parameter_supported"] is True
+    assert parse(doc).iss_parameter_required is True
+    # A site on a release that reads only schema version 1 gets a document without it.
+    site.edge_release = EdgeRelease.objects.create(version="0.1", zip_sha256="0" * 64, schema_version=1)
+    assert "authorization_response_iss_parameter_supported" not in site_config_render(site)["provider"]
