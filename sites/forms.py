@@ -18,7 +18,7 @@ from . import presets
 from .crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from .models import EdgeRelease, IdentityProvider, ProtectedSite
 from .presets import PresetError
-from .services.builds import BuildRefused, archive_entries
+from .archives import BuildRefused, archive_entries
 from .services.providers import ProviderCheckError, provider_check
 
 STAGED_PREFIX = "staged-builds/"
@@ -56,7 +56,7 @@ class LinesField(forms.CharField):
 def zip_problem(upload) -> str | None:
     """Why `upload` is not a usable built site, or None.
 
-    The same rules as the worker's (services.builds), so the form refuses
+    The same rules as the worker's (sites.archives), so the form refuses
     now what the upload would refuse minutes later.
     """
     if not upload.name.lower().endswith(".zip"):
