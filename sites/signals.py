@@ -12,15 +12,14 @@ from django.dispatch import receiver
 
 from .context import current_change
 from .models import IdentityProvider, ProtectedSite, SessionKey
+from .services import publishing
 
 
 def _publish(site_ids, actor, reason):
-    from .services.publishing import config_publish_safely
-
     if callable(site_ids):
         site_ids = site_ids()
     for site_id in site_ids:
-        config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+        publishing.config_publish_safely(site_id=site_id, actor=actor, reason=reason)
 
 
 def publish_on_commit(site_ids, default_reason: str) -> None:

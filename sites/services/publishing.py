@@ -17,7 +17,7 @@ from django.utils import timezone
 from edge_runtime.config import ConfigError
 from edge_runtime.config import validate as edge_validate
 
-from .. import aws
+from .. import aws, enqueue
 from ..models import Activity, ConfigRevision, ProtectedSite
 from ..rendering import (
     SecretMismatch,
@@ -45,8 +45,6 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
     gone or being torn down). Raises edge ConfigError when the site's settings
     make a config the edge cannot read.
     """
-    from ..tasks import revision_upload_task
-
     with transaction.atomic():
         # The lock orders concurrent publishes of one site, so revision
         # numbers follow the order in which the settings were committed.
@@ -79,7 +77,7 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
             actor=actor,
             detail=f"revision {revision.number}: {revision.reason}",
         )
-        revision_upload_task.delay_on_commit(revision.pk)
+        enqueue.revision_upload_on_commit(revision.pk)
     log.info("site %s: config revision %s (%s)", site.slug, revision.number, revision.reason)
     return revision
 
@@ -235,18 +233,14 @@ def revision_upload(*, revision_id: int) -> UploadResult:
 
 
 def _enqueue_newest_pending(site_id: int) -> None:
-    from ..tasks import revision_upload_task
-
     newest = ConfigRevision.objects.filter(site_id=site_id).aggregate(n=Max("number"))["n"]
     pending = ConfigRevision.objects.filter(site_id=site_id, number=newest, upload_status=Status.PENDING).first()
     if pending is not None:
-        revision_upload_task.delay_on_commit(pending.pk)
+        enqueue.revision_upload_on_commit(pending.pk)
 
 
 def revisions_sweep() -> list[int]:
     """Re-enqueue the newest revision of every site whose upload stalled."""
-    from ..tasks import revision_upload_task
-
     stale = timezone.now() - timedelta(seconds=settings.GATEHOUSE_UPLOAD_SWEEP_SECONDS)
     candidates = list(
         (
@@ -265,6 +259,6 @@ def revisions_sweep() -> list[int]:
     # Older ones are superseded by the newest's upload; no need to send them.
     ids = [pk for pk, site_id, number in candidates if newest.get(site_id) == number]
     for pk in ids:
-        revision_upload_task.delay(pk)
+        enqueue.revision_upload(pk)
     log.info("re-enqueued %d stalled config upload(s)", len(ids))
     return ids

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from ... import enqueue
 from ...models import Deployment, DeploymentStep
 from .build_upload import build_upload
 from .edge_releases import edge_release_publish
@@ -92,8 +93,6 @@ def deployments_sweep() -> list[int]:
     Each is claimed with a conditional UPDATE of its heartbeat, so two sweeps
     (or a sweep and a late worker) never enqueue it twice.
     """
-    from ...tasks import deployment_run_task
-
     cutoff = timezone.now() - _lease()
     unfinished = Deployment.objects.filter(status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING])
     stale = unfinished.filter(heartbeat_at__lt=cutoff) | unfinished.filter(heartbeat_at=None, created_at__lt=cutoff)
@@ -101,7 +100,7 @@ def deployments_sweep() -> list[int]:
     for pk, heartbeat in stale.values_list("pk", "heartbeat_at"):
         claimed = Deployment.objects.filter(pk=pk, heartbeat_at=heartbeat).update(heartbeat_at=timezone.now())
         if claimed:
-            deployment_run_task.delay(pk)
+            enqueue.deployment_run(pk)
             resumed.append(pk)
     if resumed:
         log.warning("resumed %d deployment(s) whose worker stopped: %s", len(resumed), resumed)

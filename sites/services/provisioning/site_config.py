@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from ... import enqueue
 from ...models import ConfigRevision, Deployment, ProtectedSite
 from .. import publishing
 from .steps import StepFailed
 
 
 def _config_step(site: ProtectedSite, deployment: Deployment, reason: str) -> str:
-    from ...tasks import revision_upload_task
-
     revision = publishing.config_publish(site_id=site.pk, actor=deployment.started_by, reason=reason)
     if revision is not None:
         return f"revision {revision.number} made; uploading"
@@ -20,6 +19,6 @@ def _config_step(site: ProtectedSite, deployment: Deployment, reason: str) -> st
         ConfigRevision.objects.filter(pk=newest.pk, upload_status=ConfigRevision.UploadStatus.FAILED).update(
             upload_status=ConfigRevision.UploadStatus.PENDING
         )
-        revision_upload_task.delay_on_commit(newest.pk)
+        enqueue.revision_upload_on_commit(newest.pk)
         return f"revision {newest.number} unchanged; uploading again"
     return f"revision {newest.number} unchanged ({newest.upload_status})"

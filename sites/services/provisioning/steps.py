@@ -18,7 +18,7 @@ from django.utils import timezone
 from edge_runtime.config import ConfigError
 
 from ... import archives as build_files
-from ... import aws
+from ... import aws, enqueue
 from ...models import Activity, Build, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
 
 log = logging.getLogger(__name__)
@@ -56,15 +56,13 @@ class StepFailed(Exception):
 
 
 def _deployment_create(*, kind: str, site=None, actor=None, **fields) -> Deployment:
-    from ...tasks import deployment_run_task
-
     deployment = Deployment.objects.create(
         kind=kind,
         site=site,
         started_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
         **fields,
     )
-    deployment_run_task.delay_on_commit(deployment.pk)
+    enqueue.deployment_run_on_commit(deployment.pk)
     return deployment
 
 
