@@ -41,3 +41,7 @@ def revision_upload_on_commit(revision_id: int) -> None:
 
 def revision_upload(revision_id: int) -> None:
     task_send(REVISION_UPLOAD, revision_id)
+
+
+def config_publish(site_id: int, actor_id: int | None, reason: str, *, countdown: int = 0) -> None:
+    task_send(CONFIG_PUBLISH, site_id, actor_id, reason, countdown=countdown)

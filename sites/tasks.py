@@ -29,10 +29,24 @@ def revision_upload_task(revision_id: int) -> str:
     return publishing.revision_upload(revision_id=revision_id).outcome
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
 def config_publish_task(site_id: int, actor_id: int | None = None, reason: str = "") -> int | None:
+    """The retry of an on-commit publish that failed unexpectedly.
+
+    Idempotent: an unchanged config makes no revision. An invalid config is
+    recorded, not retried; anything else is retried a bounded number of times.
+    """
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    revision = publishing.config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+    revision = publishing.config_publish_checked(site_id=site_id, actor=actor, reason=reason)
     return revision.pk if revision else None
 
 
