@@ -45,7 +45,7 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
             cleaned["slug"] = self._free_slug(f"{cleaned['client']}-{cleaned['name']}")
         self._clean_settings(cleaned)
         self._clean_staged_build(required=True)
-        # Last, and only when the rest is fine: it fetches from the network.
+        # Only when the rest is fine; the view then checks it (check_provider fetches from the network).
         if not self.errors:
             self.provider = self._clean_provider()
         elif self.provider_is_new and (cleaned.get("provider_client_secret") or self._kept_secret()):

@@ -122,12 +122,27 @@ class ProviderFieldsMixin:
             field = f"provider_{exc.field}"
             self.add_error(field if field in self.fields else None, str(exc))
             return None
+        return provider
+
+    # Set by a form that checks a provider already saved too.
+    check_existing_provider = False
+
+    def check_provider(self) -> bool:
+        """Check a new provider against its discovery document; an error goes on the form.
+
+        Network I/O, so views call it after `is_valid()`, never from clean().
+        """
+        provider = getattr(self, "provider", None)
+        if provider is None:
+            return False
+        if provider.pk is not None and not self.check_existing_provider:
+            return True
         try:
             self.provider_metadata = provider_check(provider)
         except ProviderCheckError as exc:
             self.add_error(None, f"The provider check failed: {exc}")
-            return None
-        return provider
+            return False
+        return True
 
     # A secret typed before a failed submit comes back encrypted and signed in
     # a hidden field: the page never holds it in clear, and staff need not
@@ -148,6 +163,9 @@ class ProviderFieldsMixin:
 
 
 class ProviderCheckForm(ProviderFieldsMixin, forms.Form):
+    # An existing provider is checked afresh too, saving nothing.
+    check_existing_provider = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._add_provider_fields()
@@ -155,10 +173,4 @@ class ProviderCheckForm(ProviderFieldsMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         self.provider = self._clean_provider(complete=False)
-        if self.provider is not None and self.provider.pk is not None:
-            # An existing provider: check it afresh, saving nothing.
-            try:
-                self.provider_metadata = provider_check(self.provider)
-            except ProviderCheckError as exc:
-                self.add_error(None, f"The provider check failed: {exc}")
         return cleaned

@@ -66,7 +66,11 @@ def staged_name_from(token: str) -> str | None:
 
 class StagedBuildMixin:
     """A zip field that survives a failed submit: the file is staged as soon as
-    it validates, and the form carries a signed reference to it."""
+    it validates, and the form carries a signed reference to it.
+
+    clean() only checks the zip; the view calls `stage_upload()` after
+    `is_valid()` (whatever its answer), since staging writes to storage.
+    """
 
     build_field = "build"
 
@@ -78,9 +82,8 @@ class StagedBuildMixin:
             if problem:
                 self.add_error(self.build_field, problem)
                 return None
-            self.staged_name = stage_build(upload)
-            self.staged_display = (upload.name, upload.size)
-            return self.staged_name
+            self._upload_to_stage = upload
+            return upload.name
         if token:
             name = staged_name_from(token)
             if name:
@@ -90,6 +93,15 @@ class StagedBuildMixin:
         if required:
             self.add_error(self.build_field, "Choose the built site as a .zip file (it must have index.html at its top level).")
         return None
+
+    def stage_upload(self) -> str | None:
+        """Stage the zip that clean() accepted, if any; the staged name."""
+        upload = getattr(self, "_upload_to_stage", None)
+        if upload is not None:
+            self._upload_to_stage = None
+            self.staged_name = stage_build(upload)
+            self.staged_display = (upload.name, upload.size)
+        return getattr(self, "staged_name", None)
 
     @property
     def staged_build_token(self) -> str:

@@ -123,7 +123,9 @@ def site_redeploy(request, slug):
 def site_build_upload(request, slug):
     site = site_or_404(slug)
     form = BuildUploadForm(request.POST, request.FILES)
-    if not form.is_valid():
+    valid = form.is_valid()
+    form.stage_upload()
+    if not valid:
         return render(request, "sites/site.html", site_context(site, upload_form=form), status=400)
     with change_context(actor=request.user, reason="new build uploaded"):
         provisioning.build_upload_start(site=site, staged_name=form.staged_name, actor=request.user)
