@@ -155,9 +155,8 @@ def test_an_unexpected_publish_error_is_recorded_and_retried_and_the_save_still_
     assert latest.created_by.get_username() == "alice"
 
 
-def test_the_publish_retry_task_retries_with_its_own_policy_until_it_works(site, monkeypatch, settings):
+def test_the_publish_retry_task_retries_with_its_own_policy_until_it_works(site, monkeypatch):
     # Run for real, eagerly: Celery's autoretry and max_retries, no patched apply_async.
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     real = publishing.config_publish
     failures = []
 
