@@ -388,7 +388,7 @@ def bench_onboarding(env, runs, timeout, moto_port):
     from sites.models import IdentityProvider
     from sites.services import provisioning
 
-    poll = provisioning._poll_seconds()
+    poll = provisioning.steps._poll_seconds()
     moto = worker = None
     try:
         started = time.perf_counter()

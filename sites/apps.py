@@ -6,4 +6,5 @@ class SitesConfig(AppConfig):
     verbose_name = "Protected sites"
 
     def ready(self):
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        # Registers checks, receivers and tasks (sites.enqueue sends tasks by name).
+        from . import checks, signals, tasks  # noqa: F401

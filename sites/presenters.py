@@ -499,9 +499,20 @@ class RestoreChange:
     restored: str
 
 
-def _setting_text(name: str, value, builds: dict[int, Build]) -> str:
-    from .templatetags.gatehouse import duration
+def duration(seconds) -> str:
+    """Seconds as "8 hours", "90 minutes", "2 days"."""
+    try:
+        seconds = int(seconds)
+    except (TypeError, ValueError):
+        return ""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
+
+def _setting_text(name: str, value, builds: dict[int, Build]) -> str:
     if value in (None, "", []):
         return {"not_after": "no end date", "not_before": "no start date", "live_build_id": "no build"}.get(name, "none")
     if isinstance(value, bool):

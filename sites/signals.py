@@ -1,32 +1,22 @@
-"""Saves that change a site's config schedule its publishing, after commit.
+"""Saves that change a site's config hand the site to the publish service, after commit.
 
-Receivers only capture who/why and enqueue; the render runs once the
-transaction has committed, so it sees the site with all its related rows.
+Receivers only capture who/why and pass the site on: the publish service
+renders once the transaction has committed (so it sees the site with all its
+related rows), once per site however many rows the transaction saved.
 """
 
-from functools import partial
-
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .context import current_change
 from .models import IdentityProvider, ProtectedSite, SessionKey
-
-
-def _publish(site_ids, actor, reason):
-    from .services.publishing import config_publish_safely
-
-    if callable(site_ids):
-        site_ids = site_ids()
-    for site_id in site_ids:
-        config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+from .services import publishing
 
 
 def publish_on_commit(site_ids, default_reason: str) -> None:
     """`site_ids`: a list, or a callable run after commit that returns one."""
     change = current_change()
-    transaction.on_commit(partial(_publish, site_ids, change.actor, change.reason or default_reason))
+    publishing.config_publish_on_commit(site_ids=site_ids, actor=change.actor, reason=change.reason or default_reason)
 
 
 @receiver(post_save, sender=ProtectedSite, dispatch_uid="gatehouse.site_saved")

@@ -1,11 +1,16 @@
-"""Celery tasks: each takes ids, calls a service, and states its retry policy."""
+"""Celery tasks: each takes ids, calls a service, and states its retry policy.
+
+Tasks import services, never the other way round: a service that starts
+background work names the task in sites.enqueue.
+"""
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from django.contrib.auth import get_user_model
 
 from . import aws
 from .services import providers as provider_services
-from .services import publishing
+from .services import provisioning, publishing
 
 
 @shared_task(
@@ -24,12 +29,24 @@ def revision_upload_task(revision_id: int) -> str:
     return publishing.revision_upload(revision_id=revision_id).outcome
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
 def config_publish_task(site_id: int, actor_id: int | None = None, reason: str = "") -> int | None:
-    from django.contrib.auth import get_user_model
+    """The retry of an on-commit publish that failed unexpectedly.
 
+    Idempotent: an unchanged config makes no revision. An invalid config is
+    recorded, not retried; anything else is retried a bounded number of times.
+    """
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    revision = publishing.config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+    revision = publishing.config_publish_checked(site_id=site_id, actor=actor, reason=reason)
     return revision.pk if revision else None
 
 
@@ -43,11 +60,6 @@ def providers_refresh_keys() -> int:
     return provider_services.providers_refresh_keys()
 
 
-@shared_task(acks_late=True, soft_time_limit=30, time_limit=45)
-def provider_refresh_keys_task(provider_id: int) -> bool:
-    return provider_services.provider_refresh_keys(provider_id=provider_id)
-
-
 class DeploymentTask(DjangoTask):
     """Records a deployment as failed when its task gives up for good.
 
@@ -56,11 +68,9 @@ class DeploymentTask(DjangoTask):
     """
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from .services.provisioning import deployment_fail
-
         deployment_id = args[0] if args else kwargs.get("deployment_id")
         if deployment_id is not None:
-            deployment_fail(deployment_id=deployment_id, message=f"gave up: {type(exc).__name__}: {exc}")
+            provisioning.deployment_fail(deployment_id=deployment_id, message=f"gave up: {type(exc).__name__}: {exc}")
 
 
 @shared_task(
@@ -82,9 +92,7 @@ def deployment_run_task(deployment_id: int) -> str:
     Idempotent (acks_late): a finished deployment is skipped, a succeeded
     step is not repeated, and every step is safe to run twice.
     """
-    from .services.provisioning import deployment_run
-
-    progress = deployment_run(deployment_id=deployment_id)
+    progress = provisioning.deployment_run(deployment_id=deployment_id)
     if progress.state == "wait":
         # A new message rather than self.retry(): waiting on CloudFront is
         # not a failure and must not use up the retry budget.
@@ -94,6 +102,4 @@ def deployment_run_task(deployment_id: int) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def deployments_sweep() -> int:
-    from .services.provisioning import deployments_sweep as sweep
-
-    return len(sweep())
+    return len(provisioning.deployments_sweep())

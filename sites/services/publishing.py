@@ -17,7 +17,7 @@ from django.utils import timezone
 from edge_runtime.config import ConfigError
 from edge_runtime.config import validate as edge_validate
 
-from .. import aws
+from .. import aws, enqueue
 from ..models import Activity, ConfigRevision, ProtectedSite
 from ..rendering import (
     SecretMismatch,
@@ -45,8 +45,6 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
     gone or being torn down). Raises edge ConfigError when the site's settings
     make a config the edge cannot read.
     """
-    from ..tasks import revision_upload_task
-
     with transaction.atomic():
         # The lock orders concurrent publishes of one site, so revision
         # numbers follow the order in which the settings were committed.
@@ -79,17 +77,13 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
             actor=actor,
             detail=f"revision {revision.number}: {revision.reason}",
         )
-        revision_upload_task.delay_on_commit(revision.pk)
+        enqueue.revision_upload_on_commit(revision.pk)
     log.info("site %s: config revision %s (%s)", site.slug, revision.number, revision.reason)
     return revision
 
 
-def config_publish_safely(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
-    """config_publish for on-commit callbacks: an invalid config is recorded, not raised.
-
-    The save itself has already committed by then; raising would only turn a
-    finished request into a 500.
-    """
+def config_publish_checked(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
+    """config_publish where a config the edge cannot read is recorded (Activity), not raised."""
     try:
         return config_publish(site_id=site_id, actor=actor, reason=reason)
     except ConfigError as exc:
@@ -98,6 +92,81 @@ def config_publish_safely(*, site_id: int, actor=None, reason: str = "") -> Conf
         if site is not None:
             Activity.record(verb="config.invalid", site=site, actor=actor, detail="; ".join(exc.errors))
         return None
+
+
+def config_publish_safely(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
+    """config_publish for on-commit callbacks: never raises.
+
+    The save itself has already committed by then; raising would only turn a
+    finished request into a 500. An invalid config is recorded; any other
+    error (the database went away, a bug) is logged, recorded, and the
+    publish is retried by config_publish_task.
+    """
+    try:
+        return config_publish_checked(site_id=site_id, actor=actor, reason=reason)
+    except Exception as exc:
+        log.error("site %s: config publish failed (%s); retrying in a task", site_id, type(exc).__name__, exc_info=True)
+        _publish_failed(site_id=site_id, actor=actor, reason=reason, exc=exc)
+        return None
+
+
+def _publish_failed(*, site_id: int, actor, reason: str, exc: Exception) -> None:
+    actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    try:
+        site = ProtectedSite.objects.filter(pk=site_id).first()
+        if site is not None:
+            # The type only: an exception's text may quote a setting or a secret.
+            Activity.record(verb="config.publish_failed", site=site, actor=actor, detail=f"{type(exc).__name__}; retrying")
+    except Exception:
+        log.error("site %s: could not record the failed publish", site_id, exc_info=True)
+    try:
+        enqueue.config_publish(site_id, actor_id, reason, countdown=PUBLISH_RETRY_SECONDS)
+    except Exception:
+        log.error("site %s: could not enqueue the publish retry", site_id, exc_info=True)
+
+
+# A failed on-commit publish is tried again this much later (then by the task's own retries).
+PUBLISH_RETRY_SECONDS = 30
+
+
+class _PublishBatch:
+    """The sites whose configs one transaction changed, published once each when it commits."""
+
+    def __init__(self):
+        self.pending: list[tuple] = []
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        published: set[int] = set()
+        for site_ids, actor, reason in self.pending:
+            # The first change of a site names who and why, as it always did.
+            for site_id in site_ids() if callable(site_ids) else site_ids:
+                if site_id not in published:
+                    published.add(site_id)
+                    config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+
+
+def config_publish_on_commit(*, site_ids, actor=None, reason: str = "") -> None:
+    """Publish these sites once the current transaction commits: once per site, however many rows changed.
+
+    `site_ids`: a list, or a callable run after commit that returns one.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        # Autocommit: the change is committed already.
+        batch = _PublishBatch()
+        batch.pending.append((site_ids, actor, reason))
+        batch()
+        return
+    batch = getattr(connection, "_gatehouse_publish_batch", None)
+    # A batch whose transaction (or savepoint) rolled back is no longer
+    # among the callbacks; one that ran is spent.
+    if batch is None or batch.done or not any(entry[1] is batch for entry in connection.run_on_commit):
+        batch = _PublishBatch()
+        connection._gatehouse_publish_batch = batch
+        transaction.on_commit(batch)
+    batch.pending.append((site_ids, actor, reason))
 
 
 @dataclass(frozen=True)
@@ -266,18 +335,14 @@ def _not_found_page_refresh(site: ProtectedSite, revision: ConfigRevision) -> No
 
 
 def _enqueue_newest_pending(site_id: int) -> None:
-    from ..tasks import revision_upload_task
-
     newest = ConfigRevision.objects.filter(site_id=site_id).aggregate(n=Max("number"))["n"]
     pending = ConfigRevision.objects.filter(site_id=site_id, number=newest, upload_status=Status.PENDING).first()
     if pending is not None:
-        revision_upload_task.delay_on_commit(pending.pk)
+        enqueue.revision_upload_on_commit(pending.pk)
 
 
 def revisions_sweep() -> list[int]:
     """Re-enqueue the newest revision of every site whose upload stalled."""
-    from ..tasks import revision_upload_task
-
     stale = timezone.now() - timedelta(seconds=settings.GATEHOUSE_UPLOAD_SWEEP_SECONDS)
     candidates = list(
         (
@@ -296,6 +361,6 @@ def revisions_sweep() -> list[int]:
     # Older ones are superseded by the newest's upload; no need to send them.
     ids = [pk for pk, site_id, number in candidates if newest.get(site_id) == number]
     for pk in ids:
-        revision_upload_task.delay(pk)
+        enqueue.revision_upload(pk)
     log.info("re-enqueued %d stalled config upload(s)", len(ids))
     return ids

@@ -89,15 +89,9 @@ def query_with(context, **changes):
 @register.filter
 def duration(seconds):
     """Seconds as "8 hours", "90 minutes", "2 days"."""
-    try:
-        seconds = int(seconds)
-    except (TypeError, ValueError):
-        return ""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{seconds} seconds"
+    from ..presenters import duration as text
+
+    return text(seconds)
 
 
 @register.simple_tag

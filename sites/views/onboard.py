@@ -17,7 +17,11 @@ from .base import staff_required
 @staff_required
 def onboard(request):
     form = OnboardForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    valid = request.method == "POST" and form.is_valid()
+    if form.is_bound:
+        # Staged even when another field is wrong, so the zip need not be chosen again.
+        form.stage_upload()
+    if valid and form.check_provider():
         try:
             site = _create(request, form)
         except ValidationError as exc:
@@ -56,7 +60,7 @@ def _create(request, form: OnboardForm):
 @staff_required
 def provider_check_view(request):
     form = ProviderCheckForm(request.POST)
-    ok = form.is_valid() and form.provider is not None
+    ok = form.is_valid() and form.check_provider()
     provider = getattr(form, "provider", None)
     return render(
         request,

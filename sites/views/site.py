@@ -142,7 +142,9 @@ def site_redeploy(request, slug):
 def site_build_upload(request, slug):
     site = site_or_404(slug)
     form = BuildUploadForm(request.POST, request.FILES)
-    if not form.is_valid():
+    valid = form.is_valid()
+    form.stage_upload()
+    if not valid:
         if request.POST.get("from") == "builds":
             # The error goes back beside the file field it is about, on the tab it came from.
             return render(request, "sites/builds.html", builds_context(site, upload_form=form), status=400)

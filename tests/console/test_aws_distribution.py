@@ -157,7 +157,7 @@ def test_distribution_already_exists_is_answered_with_the_existing_one(aws, monk
         calls.append(ref)
         return None if len(calls) == 1 else real_find(ref)
 
-    monkeypatch.setattr(aws, "distribution_find_by_caller_reference", find_second_time)
+    monkeypatch.setattr(aws.cloudfront, "distribution_find_by_caller_reference", find_second_time)
     again = ensure(aws)
     assert again["id"] == first["id"] and len(calls) == 2
     assert len(distributions(aws)) == 1

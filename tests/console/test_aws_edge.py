@@ -93,7 +93,7 @@ def test_new_code_updates_the_function_and_publishes_the_next_version(aws):
 def test_a_function_still_updating_is_not_waited_for(aws, monkeypatch):
     data, sha = a_zip()
     monkeypatch.setattr(
-        aws, "edge_function_state", lambda function_name=None: aws.FunctionState("Pending", "InProgress", "", "")
+        aws.lambda_, "edge_function_state", lambda function_name=None: aws.FunctionState("Pending", "InProgress", "", "")
     )
     with pytest.raises(aws.EdgeFunctionNotReady):
         aws.edge_version_publish(function_name="gatehouse-edge", sha256_b64=sha)
@@ -101,7 +101,7 @@ def test_a_function_still_updating_is_not_waited_for(aws, monkeypatch):
 
 def test_a_failed_function_is_an_error_not_a_wait(aws, monkeypatch):
     monkeypatch.setattr(
-        aws, "edge_function_state", lambda function_name=None: aws.FunctionState("Failed", "Failed", "", "bad zip")
+        aws.lambda_, "edge_function_state", lambda function_name=None: aws.FunctionState("Failed", "Failed", "", "bad zip")
     )
     with pytest.raises(aws.AwsError) as failed:
         aws.edge_version_publish(function_name="gatehouse-edge", sha256_b64="x")

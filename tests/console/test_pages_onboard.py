@@ -48,7 +48,7 @@ def discovery(monkeypatch):
         provider_apply_metadata(provider, metadata)
         return metadata
 
-    monkeypatch.setattr(site_forms, "provider_check", check)
+    monkeypatch.setattr(site_forms.providers, "provider_check", check)
     return outcome
 
 

@@ -7,8 +7,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from sites.services import builds
-from sites.services.builds import BuildRefused, archive_entries
+from sites import archives as builds
+from sites.archives import BuildRefused, archive_entries
 from sites.services.provisioning import build_upload_start, deployment_run
 from tests.console.aws_support import fail
 from tests.console.provisioning_support import aws, drive, make_zip, provision  # noqa: F401

@@ -51,7 +51,7 @@ def test_teardown_waits_for_cloudfront_to_disable_before_deleting(aws, site, mon
 def test_teardown_of_a_half_provisioned_site_removes_what_exists(aws, site):
     deployment = provision(site)
     # Provisioning got as far as the bucket, then the site was deleted.
-    from sites.services import provisioning
+    from sites.services.provisioning import provision as provisioning
 
     provisioning._site_bucket_step(site)
     teardown = site_teardown_start(site=site)

@@ -2,7 +2,7 @@
 the local gateway (``--origin-s3``) over moto's S3 and CloudFront.
 
 The builds are uploaded with the console's own code (archive checks, content
-types and cache headers from ``sites.services.builds``, ``sites.aws``), and
+types and cache headers from ``sites.archives``, ``sites.aws``), and
 the distribution is the one ``sites.aws`` creates, so the gateway applies the
 same error responses and headers policy CloudFront would.
 """
@@ -16,7 +16,7 @@ import zipfile
 import pytest
 
 from sites import aws
-from sites.services import builds
+from sites import archives as builds
 from sites.services.publishing import not_found_page
 from tests.e2e.support import HOST
 from tests.edge.factories import config_doc

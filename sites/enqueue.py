@@ -1,0 +1,47 @@
+"""How services start background work: a Celery task by its name, once the transaction commits.
+
+Services never import `sites.tasks`; tasks import services. A task is named
+here by the name it is registered under and sent through the Celery app
+(`signature(name).apply_async`: the registered task's own options and routing
+apply, and in eager mode it runs in place), so imports run one way.
+"""
+
+from functools import partial
+
+from celery import current_app
+from django.db import transaction
+
+DEPLOYMENT_RUN = "sites.tasks.deployment_run_task"
+REVISION_UPLOAD = "sites.tasks.revision_upload_task"
+CONFIG_PUBLISH = "sites.tasks.config_publish_task"
+TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH)
+
+
+def task_send(name: str, *args, **options) -> None:
+    """Send task `name` with positional `args` now (`options`: countdown and the like)."""
+    current_app.signature(name, args=args).apply_async(**options)
+
+
+def task_send_on_commit(name: str, *args, **options) -> None:
+    """Send task `name` once the current transaction commits, so it never runs before its row exists."""
+    transaction.on_commit(partial(task_send, name, *args, **options))
+
+
+def deployment_run_on_commit(deployment_id: int) -> None:
+    task_send_on_commit(DEPLOYMENT_RUN, deployment_id)
+
+
+def deployment_run(deployment_id: int) -> None:
+    task_send(DEPLOYMENT_RUN, deployment_id)
+
+
+def revision_upload_on_commit(revision_id: int) -> None:
+    task_send_on_commit(REVISION_UPLOAD, revision_id)
+
+
+def revision_upload(revision_id: int) -> None:
+    task_send(REVISION_UPLOAD, revision_id)
+
+
+def config_publish(site_id: int, actor_id: int | None, reason: str, *, countdown: int = 0) -> None:
+    task_send(CONFIG_PUBLISH, site_id, actor_id, reason, countdown=countdown)

@@ -1,0 +1,183 @@
+"""The settings staff choose for a site: one form cleaned the same way at onboarding and when editing."""
+
+import re
+from datetime import UTC, datetime, time
+
+from django import forms
+from django.utils import timezone
+
+from edge_runtime.config import MAX_SESSION_LIFETIME, MIN_SESSION_LIFETIME, is_host_name
+
+from .. import presets
+from ..models import ProtectedSite
+from .fields import LinesField
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+_CERT_ARN = re.compile(r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}\Z")
+
+
+def _day_end(day) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+class SiteSettingsForm(forms.Form):
+    """The settings staff choose for a site, cleaned the same way at onboarding and when editing.
+
+    `site` is the site being edited, or None while onboarding.
+    """
+
+    hosts = LinesField(
+        label="Custom host names", required=False,
+        help_text="One a line, e.g. demo.acme.com. Leave empty to use the CloudFront address only.",
+    )
+    acm_certificate_arn = forms.CharField(
+        label="ACM certificate ARN", max_length=256, required=False,
+        help_text="A certificate in us-east-1 that covers the custom host names.",
+    )
+    allow_any_user = forms.BooleanField(
+        label="Let anyone who signs in at the provider see the site", required=False,
+        help_text="Otherwise only the emails, domains and groups below get in.",
+    )
+    # Google only: "anyone who signs in" there is anyone with a Google account.
+    allow_any_google_account = forms.BooleanField(
+        label="Yes: let in every Google account in the world", required=False,
+        help_text="Anyone with a Gmail address or any other Google account, not only the client's people.",
+    )
+    emails = LinesField(label="Allowed emails", required=False, help_text="One a line.")
+    email_domains = LinesField(
+        label="Allowed email domains", required=False, help_text="One a line, e.g. acme.com (exact domain, not sub-domains)."
+    )
+    groups_claim = forms.CharField(label="Groups claim", max_length=100, required=False, help_text="The id_token claim that lists groups, e.g. groups.")
+    groups = LinesField(label="Allowed groups", required=False, help_text="One a line.")
+    session_hours = forms.IntegerField(
+        label="Session lifetime (hours)", initial=8, min_value=1, max_value=MAX_SESSION_LIFETIME // 3600,
+        help_text="How long a viewer stays signed in before the provider is asked again.",
+    )
+    not_after = forms.DateField(
+        label="Access ends on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The demo stops letting anyone in at the end of this day (UTC). Leave empty for no end date.",
+    )
+    spa_mode = forms.BooleanField(
+        label="Single-page app (unknown paths serve index.html)", required=False, initial=True
+    )
+    public_paths = LinesField(label="Public paths", required=False, help_text="Served without sign-in, one a line, e.g. /favicon.ico or /assets/*.")
+
+    site: ProtectedSite | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["acm_certificate_arn"].needed_when = "needed with custom names"
+
+    def _checks(self, *names: str) -> bool:
+        """Whether a rule across `names` applies: always for a new site; when
+        editing, only if staff touched one of them, so an old quirk (made in
+        the admin, say) does not block an unrelated change."""
+        return self.site is None or any(name in self.changed_data for name in names)
+
+    def clean_hosts(self):
+        hosts = [h.lower().rstrip(".") for h in self.cleaned_data["hosts"]]
+        bad = [h for h in hosts if not is_host_name(h)]
+        if bad:
+            raise forms.ValidationError(f"Not a host name (no scheme, port or path): {', '.join(bad)}")
+        taken = ProtectedSite.hosts_in_use(exclude_site_id=self.site.pk if self.site else None) & set(hosts)
+        if taken:
+            raise forms.ValidationError(f"Already used by another site: {', '.join(sorted(taken))}")
+        return hosts
+
+    def clean_emails(self):
+        emails = [e.lower() for e in self.cleaned_data["emails"]]
+        bad = [e for e in emails if not _EMAIL.match(e)]
+        if bad:
+            raise forms.ValidationError(f"Not an email address: {', '.join(bad)}")
+        return emails
+
+    def clean_email_domains(self):
+        domains = [d.lower().lstrip("@") for d in self.cleaned_data["email_domains"]]
+        bad = [d for d in domains if not is_host_name(d) or "." not in d]
+        if bad:
+            raise forms.ValidationError(f"Not a domain: {', '.join(bad)}")
+        return domains
+
+    def clean_public_paths(self):
+        paths = self.cleaned_data["public_paths"]
+        bad = [p for p in paths if not p.startswith("/") or p.startswith("//") or p.startswith("/_gatehouse/")]
+        if bad:
+            raise forms.ValidationError(f"Paths start with a single / and are not under /_gatehouse/: {', '.join(bad)}")
+        return paths
+
+    def clean_not_after(self):
+        day = self.cleaned_data["not_after"]
+        if self.site is not None and "not_after" not in self.changed_data:
+            # The form shows a day; keep the exact time already set (maybe not 23:59).
+            return self.site.not_after
+        if day is None:
+            return None
+        end = _day_end(day)
+        if end <= timezone.now():
+            raise forms.ValidationError("Pick a day from today on: access would already be over.")
+        return end
+
+    def clean_session_hours(self):
+        hours = self.cleaned_data["session_hours"]
+        if self.site is not None and "session_hours" not in self.changed_data:
+            return self.site.session_lifetime / 3600
+        return hours
+
+    def _clean_settings(self, cleaned: dict) -> None:
+        hosts = cleaned.get("hosts") or []
+        arn = (cleaned.get("acm_certificate_arn") or "").strip()
+        if self._checks("hosts", "acm_certificate_arn"):
+            if hosts and not arn:
+                self.add_error("acm_certificate_arn", "Custom host names need a certificate in us-east-1 that covers them.")
+            elif arn and not _CERT_ARN.match(arn):
+                self.add_error("acm_certificate_arn", "Enter an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:…:certificate/…).")
+        access = ("allow_any_user", "emails", "email_domains", "groups")
+        if self._checks(*access) and not any(cleaned.get(name) for name in access) and not self.errors.keys() & set(access):
+            self.add_error(
+                "allow_any_user",
+                "Nobody could get in: allow anyone who signs in, or list emails, domains or groups.",
+            )
+        if self._checks("groups", "groups_claim") and cleaned.get("groups") and not cleaned.get("groups_claim"):
+            self.add_error("groups_claim", "Name the claim that carries the groups.")
+        if (
+            cleaned.get("allow_any_user")
+            and self.provider_preset() == presets.GOOGLE
+            and not cleaned.get("allow_any_google_account")
+            and self._checks("allow_any_user", "allow_any_google_account")
+        ):
+            self.add_error(
+                "allow_any_user",
+                "With Google this lets in every Google account in the world. List the client's Google Workspace "
+                "domain under Allowed email domains instead (matched against the account's hosted domain), "
+                "or confirm below that anyone with a Google account may see the site.",
+            )
+
+    def provider_preset(self) -> str | None:
+        """The preset of the site's identity provider, as far as the form knows it."""
+        return self.site.provider.preset if self.site is not None else None
+
+    @property
+    def asks_google_confirmation(self) -> bool:
+        """Whether the page shows the "every Google account" confirmation."""
+        if self.provider_preset() != presets.GOOGLE:
+            return False
+        # Editing: always; onboarding: once "anyone" is ticked (before that,
+        # the page shows it with the Google preset only).
+        return self.site is not None or bool(self.is_bound and self.data.get("allow_any_user"))
+
+    def settings_fields(self) -> dict:
+        """The cleaned settings as model field values."""
+        cd = self.cleaned_data
+        return {
+            "hosts": cd["hosts"],
+            "acm_certificate_arn": cd["acm_certificate_arn"].strip(),
+            "allow_any_user": cd["allow_any_user"],
+            "emails": cd["emails"],
+            "email_domains": cd["email_domains"],
+            "groups_claim": cd["groups_claim"].strip(),
+            "groups": cd["groups"],
+            "session_lifetime": max(round(cd["session_hours"] * 3600), MIN_SESSION_LIFETIME),
+            "not_after": cd["not_after"],
+            "public_paths": cd["public_paths"],
+            "spa_mode": cd["spa_mode"],
+        }

@@ -1,0 +1,113 @@
+"""The deployment engine: run a deployment through its workflow, resume stalled ones, give up for good.
+
+`deployment_run` finds the workflow in RUNNERS by the deployment's kind;
+each workflow is a module of its own in this package.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ... import enqueue
+from ...models import Deployment, DeploymentStep
+from .build_upload import build_upload
+from .edge_releases import edge_release_publish
+from .provision import site_provision
+from .redeploy import site_redeploy
+from .steps import Kind, Progress, StepStatus, _finish, _site_failed
+from .teardown import site_teardown
+
+log = logging.getLogger(__name__)
+
+
+def _edge_release(deployment: Deployment) -> Progress:
+    # Without a site it publishes the release; with one it moves the site onto it.
+    return site_redeploy(deployment) if deployment.site_id else edge_release_publish(deployment)
+
+
+RUNNERS: dict[str, Callable[[Deployment], Progress]] = {
+    Kind.PROVISION: site_provision,
+    Kind.REDEPLOY: site_redeploy,
+    Kind.EDGE_RELEASE: _edge_release,
+    Kind.BUILD: build_upload,
+    Kind.TEARDOWN: site_teardown,
+}
+
+
+def deployment_run(*, deployment_id: int) -> Progress:
+    """Run (or resume) a deployment by its kind."""
+    deployment = _begin(deployment_id)
+    if deployment is None:
+        return Progress("skipped")
+    if deployment.site_id is None and deployment.kind != Kind.EDGE_RELEASE:
+        _finish(deployment, Deployment.Status.FAILED, "the site no longer exists")
+        return Progress("failed")
+    runner = RUNNERS.get(deployment.kind)
+    if runner is None:
+        _finish(deployment, Deployment.Status.FAILED, f"no service runs {deployment.kind} deployments")
+        return Progress("failed")
+    return runner(deployment)
+
+
+def _begin(deployment_id: int) -> Deployment | None:
+    """The deployment to work on, or None if it is finished (a second delivery)."""
+    deployment = (
+        Deployment.objects.select_related("site", "site__edge_release", "site__provider", "edge_release", "build")
+        .filter(pk=deployment_id)
+        .first()
+    )
+    if deployment is None or deployment.status in (Deployment.Status.SUCCEEDED, Deployment.Status.FAILED):
+        return None
+    now = timezone.now()
+    if deployment.status == Deployment.Status.QUEUED:
+        Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.QUEUED).update(
+            status=Deployment.Status.RUNNING, started_at=deployment.started_at or now, heartbeat_at=now
+        )
+        deployment.status, deployment.started_at = Deployment.Status.RUNNING, deployment.started_at or now
+    else:
+        Deployment.objects.filter(pk=deployment.pk).update(heartbeat_at=now)
+    deployment.heartbeat_at = now
+    return deployment
+
+
+def deployment_fail(*, deployment_id: int, message: str) -> None:
+    """Called when a task gives up (retries exhausted, time limit): record it for a person."""
+    deployment = Deployment.objects.select_related("site").filter(pk=deployment_id).first()
+    if deployment is None or deployment.status in (Deployment.Status.SUCCEEDED, Deployment.Status.FAILED):
+        return
+    DeploymentStep.objects.filter(deployment=deployment, status=StepStatus.RUNNING).update(
+        status=StepStatus.FAILED, finished_at=timezone.now(), message=message[:2000]
+    )
+    _finish(deployment, Deployment.Status.FAILED, message)
+    _site_failed(deployment, message)
+
+
+def deployments_sweep() -> list[int]:
+    """Resume unfinished deployments whose worker died or whose message was lost.
+
+    Each is claimed with a conditional UPDATE of its heartbeat, so two sweeps
+    (or a sweep and a late worker) never enqueue it twice.
+    """
+    cutoff = timezone.now() - _lease()
+    unfinished = Deployment.objects.filter(status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING])
+    stale = unfinished.filter(heartbeat_at__lt=cutoff) | unfinished.filter(heartbeat_at=None, created_at__lt=cutoff)
+    resumed = []
+    for pk, heartbeat in stale.values_list("pk", "heartbeat_at"):
+        claimed = Deployment.objects.filter(pk=pk, heartbeat_at=heartbeat).update(heartbeat_at=timezone.now())
+        if claimed:
+            enqueue.deployment_run(pk)
+            resumed.append(pk)
+    if resumed:
+        log.warning("resumed %d deployment(s) whose worker stopped: %s", len(resumed), resumed)
+    return resumed
+
+
+def _lease() -> timedelta:
+    # Longer than the task's hard time limit, so a live worker is never
+    # second-guessed, and longer than any countdown a waiting run sets.
+    return timedelta(seconds=int(getattr(settings, "GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", 1800)))

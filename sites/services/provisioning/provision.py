@@ -1,0 +1,152 @@
+"""Provision: a site's bucket, edge release, CloudFront distribution and config, until it is live."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from ... import aws
+from ...models import Activity, ConfigRevision, Deployment, EdgeRelease, ProtectedSite
+from .edge_releases import _function_index_with_room, _release_for, _release_push, edge_zip
+from .names import site_bucket_name, site_caller_reference
+from .site_config import _config_step
+from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deployment_create, _finish, _past_deadline, _run, _site
+
+
+def site_provision_start(*, site: ProtectedSite, actor=None) -> Deployment:
+    """Start (or return the running) provisioning of `site`."""
+    with transaction.atomic():
+        running = _active(site, Kind.PROVISION)
+        if running is not None:
+            return running
+        ProtectedSite.objects.filter(pk=site.pk).exclude(status=SiteStatus.DELETING).update(status=SiteStatus.PROVISIONING)
+        Activity.record(verb="site.provision", site=site, actor=actor)
+        return _deployment_create(kind=Kind.PROVISION, site=site, actor=actor)
+
+
+def site_provision(deployment: Deployment) -> Progress:
+    site = _site(deployment)
+    if site.status == SiteStatus.DELETING:
+        _finish(deployment, Deployment.Status.FAILED, "the site is being deleted")
+        return Progress("failed")
+    if site.status not in (SiteStatus.PROVISIONING, SiteStatus.LIVE):
+        ProtectedSite.objects.filter(pk=site.pk).update(status=SiteStatus.PROVISIONING)
+
+    def done() -> str:
+        ProtectedSite.objects.filter(pk=site.pk, status=SiteStatus.PROVISIONING).update(status=SiteStatus.LIVE)
+        Activity.record(verb="site.live", site=site, actor=deployment.started_by, detail=site.distribution_domain)
+        return f"live at {site.distribution_domain}"
+
+    return _run(
+        deployment,
+        [
+            ("Config bucket", _config_bucket_step),
+            ("Site bucket", lambda: _site_bucket_step(site)),
+            ("Edge release", lambda: _site_release_step(site, deployment)),
+            ("CloudFront distribution", lambda: _distribution_step(site)),
+            ("Bucket policy", lambda: _bucket_policy_step(site)),
+            ("Config", lambda: _config_step(site, deployment, "distribution created")),
+            ("Wait until deployed", lambda: _live_step(site, deployment)),
+        ],
+        done,
+    )
+
+
+def _config_bucket_step() -> str:
+    key_arn = aws.config_bucket_ensure()
+    return f"{aws.config_bucket_name()} (SSE-KMS {key_arn.rsplit('/', 1)[-1]})"
+
+
+def _site_bucket_step(site: ProtectedSite) -> str:
+    name = site_bucket_name(site)
+    if site.bucket_name and site.bucket_name != name:
+        name = site.bucket_name  # named by an earlier scheme: keep what AWS has
+    # Recorded before the create: a crash right after it still leaves the
+    # name in the database, and ensuring it again is harmless.
+    ProtectedSite.objects.filter(pk=site.pk).update(bucket_name=name)
+    site.bucket_name = name
+    aws.site_bucket_ensure(name=name)
+    return name
+
+
+def _site_release_step(site: ProtectedSite, deployment: Deployment) -> str:
+    release = site.edge_release
+    if release is None or release.status != EdgeRelease.Status.PUBLISHED:
+        if release is None:
+            data, sha_hex, _ = edge_zip()
+            index = _function_index_with_room()
+            release = (
+                EdgeRelease.objects.filter(
+                    zip_sha256=sha_hex,
+                    function_name=aws.function_name_for_index(index),
+                    status=EdgeRelease.Status.PUBLISHED,
+                ).first()
+                or _release_for(sha_hex, len(data), index, deployment.started_by)[0]
+            )
+            # Pinned now, so the next run (after a Wait) carries on with it.
+            ProtectedSite.objects.filter(pk=site.pk).update(edge_release=release)
+            site.edge_release = release
+        if not _release_push(release):
+            raise Wait(f"Lambda is still creating or updating {release.function_name}", countdown=10)
+    return f"{release.version} ({release.version_arn})"
+
+
+def _distribution_step(site: ProtectedSite) -> str:
+    if site.distribution_id:
+        found = aws.distribution_get(site.distribution_id)
+        if found is None:
+            raise StepFailed(f"distribution {site.distribution_id} is recorded but does not exist in CloudFront")
+        return f"{found['id']} ({found['domain']}), already created"
+    release = site.edge_release
+    result = aws.distribution_ensure(
+        caller_reference=site_caller_reference(site),
+        comment=f"Gatehouse {site.slug}",
+        bucket_name=site.bucket_name,
+        oac_id=aws.oac_ensure(name=getattr(settings, "GATEHOUSE_OAC_NAME", "gatehouse-oac")),
+        aliases=site.hosts,
+        certificate_arn=site.acm_certificate_arn or None,
+        edge_version_arn=release.version_arn,
+    )
+    # Straight into the row: .update(), not save(), so no config revision
+    # is made half-way; the config step publishes once, knowingly.
+    ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=result["id"], distribution_domain=result["domain"])
+    site.distribution_id, site.distribution_domain = result["id"], result["domain"]
+    return f"{result['id']} ({result['domain']}){'' if result['created'] else ', found by its caller reference'}"
+
+
+def _bucket_policy_step(site: ProtectedSite) -> str:
+    found = aws.distribution_get(site.distribution_id)
+    if found is None:
+        raise StepFailed(f"distribution {site.distribution_id} does not exist")
+    aws.site_bucket_policy_put(name=site.bucket_name, distribution_arn=found["arn"])
+    return f"only {found['arn']} may read {site.bucket_name}"
+
+
+def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
+    status = aws.distribution_status(site.distribution_id)
+    if status is None:
+        raise StepFailed(f"distribution {site.distribution_id} disappeared")
+    pending = [] if status == "Deployed" else [f"CloudFront is {status}"]
+    config = _config_uploaded(site)
+    if config:
+        pending.append(config)
+    if pending:
+        if _past_deadline(deployment):
+            raise StepFailed("gave up waiting: " + "; ".join(pending))
+        # An upload takes about a tenth of a second; CloudFront takes minutes.
+        # Only the latter deserves the full poll interval.
+        countdown = 1 if status == "Deployed" else None
+        raise Wait("waiting: " + "; ".join(pending), countdown=countdown)
+    return f"{site.distribution_domain} is deployed"
+
+
+def _config_uploaded(site: ProtectedSite) -> str | None:
+    """None once the newest revision is in S3; otherwise why not yet. StepFailed if it cannot land."""
+    newest = site.revisions.order_by("-number").first()
+    if newest is None:
+        return "no revision yet"
+    if newest.upload_status == ConfigRevision.UploadStatus.UPLOADED:
+        return None
+    if newest.upload_status == ConfigRevision.UploadStatus.FAILED:
+        raise StepFailed(f"config revision {newest.number} could not be uploaded: {newest.last_error}")
+    return f"config revision {newest.number} is {newest.upload_status}"
