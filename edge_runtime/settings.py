@@ -32,10 +32,10 @@ MAX_FETCH_TIMEOUT = 4.0
 MAX_CACHE_TTL = 24 * 3600.0
 MAX_STALE_TTL = 7 * 24 * 3600.0
 MAX_MISSING_TTL = 3600.0
-# The config cache's budget. A viewer-request function has at most 128 MB,
-# of which the Python runtime and the handler's modules take about 40 MB;
-# 32 MiB holds about 2,300 configs of 14 KB and leaves room for requests,
-# verified sessions and the allocator's slack.
+# The config cache's budget. A viewer-request function has at most 128 MB;
+# 32 MiB holds about 2,300 configs of 14 KB and leaves the rest to the
+# runtime, the handler's modules, requests, verified sessions and the
+# allocator's slack.
 DEFAULT_CACHE_MAX_BYTES = 32 * 1024 * 1024
 MIN_CACHE_MAX_BYTES = 1024 * 1024
 MAX_CACHE_MAX_BYTES = 8 * 1024**3
