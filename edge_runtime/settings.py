@@ -32,6 +32,13 @@ MAX_FETCH_TIMEOUT = 4.0
 MAX_CACHE_TTL = 24 * 3600.0
 MAX_STALE_TTL = 7 * 24 * 3600.0
 MAX_MISSING_TTL = 3600.0
+# The config cache's budget. A viewer-request function has at most 128 MB;
+# 32 MiB holds about 2,300 configs of 14 KB and leaves the rest to the
+# runtime, the handler's modules, requests, verified sessions and the
+# allocator's slack.
+DEFAULT_CACHE_MAX_BYTES = 32 * 1024 * 1024
+MIN_CACHE_MAX_BYTES = 1024 * 1024
+MAX_CACHE_MAX_BYTES = 8 * 1024**3
 
 DEFAULTS = {
     "config_prefix": "sites/",
@@ -41,6 +48,7 @@ DEFAULTS = {
     "missing_ttl_seconds": 15,
     "fetch_timeout_seconds": 1.0,
     "public_origin": None,
+    "cache_max_bytes": DEFAULT_CACHE_MAX_BYTES,
 }
 REQUIRED = ("config_bucket", "config_region")
 
@@ -71,6 +79,7 @@ class EdgeSettings:
     missing_ttl_seconds: float
     fetch_timeout_seconds: float
     public_origin: dict | None
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
 
     def to_dict(self):
         return {
@@ -83,6 +92,7 @@ class EdgeSettings:
             "missing_ttl_seconds": self.missing_ttl_seconds,
             "fetch_timeout_seconds": self.fetch_timeout_seconds,
             "public_origin": dict(self.public_origin) if self.public_origin else None,
+            "cache_max_bytes": self.cache_max_bytes,
         }
 
 
@@ -171,6 +181,11 @@ def settings_from_dict(doc, source=None):
     if cache_ttl is not None and stale_ttl is not None and stale_ttl < cache_ttl:
         errors.append("stale_ttl_seconds must be ≥ cache_ttl_seconds (a config is never stale before it expires)")
     public_origin = _public_origin(errors, doc["public_origin"])
+    cache_max_bytes = doc["cache_max_bytes"]
+    if isinstance(cache_max_bytes, bool) or not isinstance(cache_max_bytes, int):
+        errors.append("cache_max_bytes must be a whole number of bytes")
+    elif not MIN_CACHE_MAX_BYTES <= cache_max_bytes <= MAX_CACHE_MAX_BYTES:
+        errors.append(f"cache_max_bytes must be ≥ {MIN_CACHE_MAX_BYTES} and ≤ {MAX_CACHE_MAX_BYTES}, not {cache_max_bytes!r}")
     if errors:
         raise SettingsError(errors, source)
     return EdgeSettings(
@@ -183,6 +198,7 @@ def settings_from_dict(doc, source=None):
         missing_ttl_seconds=missing_ttl,
         fetch_timeout_seconds=timeout,
         public_origin=public_origin,
+        cache_max_bytes=cache_max_bytes,
     )
 
 

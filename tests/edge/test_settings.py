@@ -59,6 +59,7 @@ def test_optional_keys_take_the_documented_defaults():
     s = settings_from_dict({"config_bucket": "b-1", "config_region": "us-east-1"})
     assert (s.config_prefix, s.cache_ttl_seconds, s.stale_ttl_seconds, s.missing_ttl_seconds) == ("sites/", 60, 3600, 15)
     assert s.fetch_timeout_seconds == 1.0 and s.endpoint_url is None and s.public_origin is None
+    assert s.cache_max_bytes == 32 * 1024 * 1024
 
 
 def test_the_path_argument_wins_over_the_environment(tmp_path, monkeypatch):
@@ -121,6 +122,9 @@ def test_it_refuses_invalid_json(tmp_path):
         ({"public_origin": {"scheme": "http", "port": 70000}}, "public_origin.port"),
         ({"public_origin": {"scheme": "http", "host": "x"}}, "public_origin has unknown keys"),
         ({"cache_ttl": 5}, "unknown keys: cache_ttl"),
+        ({"cache_max_bytes": 1000}, "cache_max_bytes"),
+        ({"cache_max_bytes": 2.5e7}, "cache_max_bytes"),
+        ({"cache_max_bytes": True}, "cache_max_bytes"),
     ],
 )
 def test_it_refuses_bad_values_naming_the_field(change, message):

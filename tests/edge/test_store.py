@@ -383,3 +383,124 @@ def test_the_per_host_lock_is_dropped_after_a_fetch_even_when_it_fails(settings,
     clock.advance(1)
     assert store.get(HOST) is None
     assert store._host_locks == {}
+
+
+# The config cache is bounded by bytes, least recently used first.
+
+
+def _body_template():
+    """A config body of about the size a real site's has (two RSA keys: 14 KB parsed)."""
+    import base64
+
+    doc = site_doc("HOST.example")
+    doc["provider"]["jwks"] = {
+        "keys": [
+            {"kty": "RSA", "kid": f"r{i}", "alg": "RS256", "use": "sig", "e": "AQAB",
+             "n": base64.urlsafe_b64encode(bytes([i + 1]) * 256).rstrip(b"=").decode()}
+            for i in range(2)
+        ]
+    }  # fmt: skip
+    doc["provider"]["id_token_algs"] = ["RS256"]
+    return json.dumps(doc).encode()
+
+
+def budget_store(settings, clock, budget):
+    template = _body_template()
+    limited = settings_from_dict({**settings.to_dict(), "cache_max_bytes": budget})
+    fetched = []
+
+    def fetcher(key):
+        host = key.removeprefix("sites/").removesuffix(".json")
+        fetched.append(host)
+        return 200, template.replace(b"HOST.example", host.encode())
+
+    return ConfigStore(limited, clock=clock, fetcher=fetcher), fetched
+
+
+def test_ten_thousand_hosts_stay_within_the_cache_budget_and_a_hot_host_stays_cached(settings, clock):
+    # Fails on main: the cache had no budget (cache_max_bytes is refused as
+    # an unknown setting) and held every valid config, 14 KB each.
+    import gc
+    import tracemalloc
+
+    budget = 4 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        store, fetched = budget_store(settings, clock, budget)
+        for i in range(10_000):
+            assert store.get(f"site-{i}.example.com").hosts == (f"site-{i}.example.com",)
+            if i % 10 == 0:
+                assert store.get("hot.example.com").site_id == "store-test"
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # What tracemalloc sees the store hold, not only what it thinks it holds.
+    assert held <= budget, held
+    assert store.cached_bytes <= budget
+    # The budget is used, not just respected: most of 4 MiB holds configs.
+    assert held > budget * 0.8 and len(store._entries) > 200
+    assert fetched.count("hot.example.com") == 1
+
+
+def test_the_least_recently_used_config_is_evicted_first(settings, clock):
+    store, fetched = budget_store(settings, clock, 1024 * 1024)
+    store.get("h-0.example.com")
+    fits = store.settings.cache_max_bytes // store.cached_bytes
+    for i in range(1, fits):
+        store.get(f"h-{i}.example.com")
+    assert len(store._entries) == fits  # all of them fit
+    store.get("h-0.example.com")  # a hit: h-0 is now the most recently used
+    store.get("new.example.com")  # over the budget by one
+    assert "h-0.example.com" in store._entries and "h-1.example.com" not in store._entries
+    fetches = len(fetched)
+    store.get("h-0.example.com")
+    assert len(fetched) == fetches
+    store.get("h-1.example.com")  # evicted: fetched again
+    assert fetched[-1] == "h-1.example.com"
+    assert store.cached_bytes <= store.settings.cache_max_bytes
+
+
+def test_a_refetched_config_is_charged_once(settings, clock):
+    store, _ = budget_store(settings, clock, 1024 * 1024)
+    store.get(HOST)
+    charged = store.cached_bytes
+    for _ in range(5):
+        clock.advance(61)
+        store.get(HOST)
+    assert store.cached_bytes == charged and len(store._entries) == 1
+
+
+def test_a_flood_of_hosts_without_a_config_never_evicts_a_valid_one(settings, clock):
+    good = json.dumps(site_doc(HOST)).encode()
+    store = ConfigStore(settings, clock=clock, fetcher=lambda key: (200, good) if key == f"sites/{HOST}.json" else (404, b""))
+    cfg = store.get(HOST)
+    for i in range(5_000):
+        assert store.get(f"nobody-{i}.example.com") is None
+    assert len(store._missing) <= store_module.MAX_ENTRIES
+    assert store.get(HOST) is cfg and store.fetch_count == 5_001
+    # The newest hosts without a config are still remembered as missing.
+    assert store.get("nobody-4999.example.com") is None and store.fetch_count == 5_001
+
+
+def test_a_config_evicted_before_an_outage_has_no_stale_copy(settings, clock, monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Discard())
+    store, fetched = budget_store(settings, clock, 1024 * 1024)
+    store.get("old.example.com")
+    kept = store.get("kept.example.com")
+    i = 0
+    while "old.example.com" in store._entries:
+        store.get(f"filler-{i}.example.com")
+        store.get("kept.example.com")
+        i += 1
+
+    def down(key):
+        raise OSError("connection refused")
+
+    store.fetcher = down
+    clock.advance(61)
+    assert store.get("kept.example.com") is kept  # stale while S3 is down
+    with pytest.raises(ConfigUnavailable):
+        store.get("old.example.com")
