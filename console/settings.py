@@ -49,6 +49,9 @@ DEV_SECRET_KEY = "dev-only-insecure-gatehouse-secret-key-do-not-use-in-productio
 DEV_ENCRYPTION_KEY = "iZah-xsEB-57LDGlL-sSm9Bytnx8p8s7m5u0OnUqhyA="
 
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+# Rotating SECRET_KEY: put the old value here so sessions and signed values
+# made under it stay valid until they expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -206,6 +209,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # prepending a new key, running `manage.py rotate_encryption_key`, then
 # dropping the old one.
 GATEHOUSE_ENCRYPTION_KEYS = env.list("GATEHOUSE_ENCRYPTION_KEYS", default=[DEV_ENCRYPTION_KEY])
+# The key of the secret fingerprints stored in revisions. Its own setting, so
+# rotating SECRET_KEY changes no fingerprint: otherwise every site's next
+# render differs from its last revision (a republish of every site) and an
+# upload still pending no longer finds its secrets. Unset, fingerprints are
+# keyed on SECRET_KEY (as before this setting existed): set it to the current
+# SECRET_KEY before rotating that. Rotating this one: move the old value to
+# the fallbacks, which are still accepted when a pending upload is injected.
+GATEHOUSE_FINGERPRINT_KEY = env.str("GATEHOUSE_FINGERPRINT_KEY", default="")
+GATEHOUSE_FINGERPRINT_KEY_FALLBACKS = env.list("GATEHOUSE_FINGERPRINT_KEY_FALLBACKS", default=[])
 
 # AWS: everything the console needs to know about its account in one place.
 # In development the endpoint is moto's server; in production leave it unset.

@@ -140,3 +140,12 @@ def test_no_secret_is_stored_in_revisions_or_logged(site, provider, caplog, djan
     for secret in secrets:
         assert secret not in stored
         assert secret not in caplog.text
+
+
+def test_rotating_secret_key_republishes_no_site_under_a_dedicated_fingerprint_key(site, settings, sent_tasks):
+    settings.GATEHOUSE_FINGERPRINT_KEY = "fingerprint-key-kept-across-rotations"
+    config_publish(site_id=site.pk, reason="under the fingerprint key")
+    sent_tasks.clear()
+    settings.SECRET_KEY = "a-freshly-rotated-secret-key"
+    assert config_publish(site_id=site.pk, reason="after rotating SECRET_KEY") is None
+    assert sent_tasks == []
