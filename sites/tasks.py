@@ -97,3 +97,19 @@ def deployments_sweep() -> int:
     from .services.provisioning import deployments_sweep as sweep
 
     return len(sweep())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(aws.AwsTransientError,),
+    retry_backoff=30,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def edge_log_retention_task() -> int:
+    # Idempotent: creating a group that exists and setting the same retention
+    # again change nothing. Daily, so a new edge function shard is covered.
+    from .services.edge_logs import edge_log_retention_apply
+
+    return len(edge_log_retention_apply())
