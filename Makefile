@@ -1,6 +1,8 @@
 # Gatehouse: `make run` (the whole local stack) and `make test` (every test).
 # Both install what they need first: a virtualenv in .venv from the pinned
-# requirements, and Debian's Chromium for the browser tests.
+# requirements, and Debian's Chromium for the browser tests. The image takes
+# requirements.txt (runtime) only; .venv gets requirements-test.txt, which
+# includes requirements-dev.txt (moto, devidp's toolkit) and the runtime.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,13 +14,15 @@ NODE_STAMP := $(OIDC_PROVIDER)/node_modules/.installed
 
 .PHONY: install browser node-deps run worker beat test test-edge test-console bench migrations-check check clean
 
-$(STAMP): requirements.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt requirements-test.txt
+
+$(STAMP): $(REQUIREMENTS)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $(STAMP)
 
-install: $(STAMP)  ## The pinned requirements in .venv.
+install: $(STAMP)  ## Every pinned requirement (runtime, development, tests) in .venv.
 
 browser:  ## Debian's Chromium for the Playwright tests (needs root, or install it yourself).
 	@if [ -x /usr/bin/chromium ]; then :; \

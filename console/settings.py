@@ -49,6 +49,9 @@ DEV_SECRET_KEY = "dev-only-insecure-gatehouse-secret-key-do-not-use-in-productio
 DEV_ENCRYPTION_KEY = "iZah-xsEB-57LDGlL-sSm9Bytnx8p8s7m5u0OnUqhyA="
 
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+# Rotating SECRET_KEY: put the old value here so sessions and signed values
+# made under it stay valid until they expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -63,6 +66,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later line of the request's logs carries its id.
+    "console.middleware.RequestIdMiddleware",
+    # Before SecurityMiddleware and CommonMiddleware: a container probe on
+    # http://127.0.0.1:8000 is neither redirected to https nor refused for
+    # its Host header (console/health.py).
+    "console.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,7 +83,7 @@ MIDDLEWARE = [
 
 if PRODUCTION:
     # gunicorn serves the collected static files itself; runserver does in development.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"
@@ -157,18 +166,44 @@ if PRODUCTION:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# JSON in production (one object per line, with the request id, for a log
+# pipeline); plain lines in development, for people.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "console.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "console.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # botocore logs request bodies at DEBUG: a config body carries secrets.
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # gunicorn's own loggers: the same handler, so its lines are JSON too.
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Errors to Sentry, only when a DSN is set (console/sentry.py): no personal
+# data, and secrets scrubbed from what is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=GATEHOUSE_ENV)
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from console.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
 
 # --- Celery (read by console/celery.py with the CELERY_ namespace) ---------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -200,12 +235,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The worker logs through LOGGING above (JSON, request ids), not its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Gatehouse ----------------------------------------------------------------
 # Fernet keys, newest first: the first encrypts, all decrypt. Rotate by
 # prepending a new key, running `manage.py rotate_encryption_key`, then
 # dropping the old one.
 GATEHOUSE_ENCRYPTION_KEYS = env.list("GATEHOUSE_ENCRYPTION_KEYS", default=[DEV_ENCRYPTION_KEY])
+# The key of the secret fingerprints stored in revisions. Its own setting, so
+# rotating SECRET_KEY changes no fingerprint: otherwise every site's next
+# render differs from its last revision (a republish of every site) and an
+# upload still pending no longer finds its secrets. Unset, fingerprints are
+# keyed on SECRET_KEY (as before this setting existed): set it to the current
+# SECRET_KEY before rotating that. Rotating this one: move the old value to
+# the fallbacks, which are still accepted when a pending upload is injected.
+GATEHOUSE_FINGERPRINT_KEY = env.str("GATEHOUSE_FINGERPRINT_KEY", default="")
+GATEHOUSE_FINGERPRINT_KEY_FALLBACKS = env.list("GATEHOUSE_FINGERPRINT_KEY_FALLBACKS", default=[])
 
 # AWS: everything the console needs to know about its account in one place.
 # In development the endpoint is moto's server; in production leave it unset.
@@ -258,5 +304,10 @@ GATEHOUSE_PROVISION_POLL_SECONDS = env.int("GATEHOUSE_PROVISION_POLL_SECONDS", d
 GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 GATEHOUSE_PROVISION_DEADLINE_SECONDS = env.int("GATEHOUSE_PROVISION_DEADLINE_SECONDS", default=3 * 3600)
 GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION", default=500)
+# CloudWatch Logs retention of the edge function's log groups, set in each
+# region Lambda@Edge writes to (sites/services/edge_logs.py; empty list: the
+# regions in sites/aws.py EDGE_LOG_REGIONS).
+GATEHOUSE_EDGE_LOG_RETENTION_DAYS = env.int("GATEHOUSE_EDGE_LOG_RETENTION_DAYS", default=30)
+GATEHOUSE_EDGE_LOG_REGIONS = env.list("GATEHOUSE_EDGE_LOG_REGIONS", default=[])
 GATEHOUSE_BUILD_MAX_FILES = env.int("GATEHOUSE_BUILD_MAX_FILES", default=5000)
 GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1024 * 1024)

@@ -57,12 +57,52 @@ def gatehouse_settings_check(app_configs, **kwargs):
                 id="gatehouse.W001",
             )
         )
-    if production and settings.CELERY_BROKER_URL.startswith("filesystem://"):
+    errors += _broker_problems(production)
+    if production and "*" in settings.ALLOWED_HOSTS:
+        errors.append(
+            Error(
+                "ALLOWED_HOSTS accepts every host name.",
+                hint="List the console's own host names: the Host header builds its links and redirects.",
+                id="gatehouse.E009",
+            )
+        )
+    if production and not settings.GATEHOUSE_FINGERPRINT_KEY:
         errors.append(
             Warning(
-                "Celery uses the filesystem broker, which only works on one machine.",
-                hint="Set CELERY_BROKER_URL to Redis or RabbitMQ.",
-                id="gatehouse.W002",
+                "Secret fingerprints are keyed on SECRET_KEY: rotating it republishes every site.",
+                hint="Set GATEHOUSE_FINGERPRINT_KEY to the current SECRET_KEY value once (.env.example).",
+                id="gatehouse.W003",
             )
         )
     return errors
+
+
+# Transports the console is run with (kombu knows more; these are the ones
+# its visibility-timeout and retry settings are written for).
+BROKER_SCHEMES = ("redis", "rediss", "sentinel", "amqp", "amqps", "pyamqp", "sqs", "filesystem")
+
+
+def _broker_problems(production):
+    url = settings.CELERY_BROKER_URL or ""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in BROKER_SCHEMES:
+        # Only the scheme is named: the rest of the URL may hold a password.
+        return [
+            Error(
+                f"CELERY_BROKER_URL is not a broker URL (scheme {scheme or 'missing'!r}).",
+                hint="For example redis://:password@redis:6379/0.",
+                id="gatehouse.E008",
+            )
+        ]
+    if production and scheme == "filesystem":
+        # Web and worker share nothing but the database, the broker and S3:
+        # a folder on one machine's disk is neither visible to the other
+        # container nor durable.
+        return [
+            Error(
+                "Production uses the filesystem broker, which only works within one machine.",
+                hint="Set CELERY_BROKER_URL to Redis (redis://:password@host:6379/0) or RabbitMQ.",
+                id="gatehouse.E007",
+            )
+        ]
+    return []

@@ -61,15 +61,34 @@ def secret_reencrypt(token: str) -> str:
         raise SecretUnreadable("no configured encryption key decrypts this secret") from None
 
 
-def _fingerprint_key() -> bytes:
-    # Derived from SECRET_KEY rather than the encryption keys, so rotating the
-    # encryption keys does not change every fingerprint (and every revision).
-    return hmac.new(settings.SECRET_KEY.encode(), b"gatehouse.secret-fingerprint", hashlib.sha256).digest()
+def _fingerprint_key(server_key: str) -> bytes:
+    # Not the encryption keys, so rotating those changes no fingerprint (and
+    # no revision). GATEHOUSE_FINGERPRINT_KEY rather than SECRET_KEY, so
+    # rotating SECRET_KEY does not either (console/settings.py).
+    return hmac.new(server_key.encode(), b"gatehouse.secret-fingerprint", hashlib.sha256).digest()
+
+
+def _fingerprint_server_keys() -> list[str]:
+    """The key fingerprints are made with, then the older keys still accepted."""
+    if settings.GATEHOUSE_FINGERPRINT_KEY:
+        return [settings.GATEHOUSE_FINGERPRINT_KEY, *settings.GATEHOUSE_FINGERPRINT_KEY_FALLBACKS]
+    # Keyed on SECRET_KEY (no dedicated key configured): a SECRET_KEY rotated
+    # Django's way, the old one in SECRET_KEY_FALLBACKS, still matches.
+    return [settings.SECRET_KEY, *settings.GATEHOUSE_FINGERPRINT_KEY_FALLBACKS, *settings.SECRET_KEY_FALLBACKS]
+
+
+def _fingerprint_with(server_key: str, value: str) -> str:
+    digest = hmac.new(_fingerprint_key(server_key), value.encode(), hashlib.sha256).hexdigest()
+    return FINGERPRINT_PREFIX + digest[:16]
 
 
 def secret_fingerprint(value: str) -> str:
-    digest = hmac.new(_fingerprint_key(), value.encode(), hashlib.sha256).hexdigest()
-    return FINGERPRINT_PREFIX + digest[:16]
+    return _fingerprint_with(_fingerprint_server_keys()[0], value)
+
+
+def secret_fingerprints(value: str) -> list[str]:
+    """Every fingerprint `value` may carry in a stored revision, current first."""
+    return [_fingerprint_with(key, value) for key in _fingerprint_server_keys() if key]
 
 
 @receiver(setting_changed)

@@ -13,7 +13,7 @@ from datetime import UTC
 from edge_runtime import config as edge_config
 
 from . import presets
-from .crypto import secret_fingerprint
+from .crypto import secret_fingerprint, secret_fingerprints
 from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite
 
 SECRET_MARKER = "$secret"
@@ -141,7 +141,13 @@ def config_redact(doc: dict) -> dict:
 
 def config_inject(redacted: dict, secrets: list[str]) -> dict:
     """Put the secrets back into a redacted document, by fingerprint."""
-    by_fingerprint = {secret_fingerprint(s): s for s in secrets if s}
+    # Fingerprints made under an older fingerprint key still match, so an
+    # upload pending across a key rotation is not failed.
+    by_fingerprint = {}
+    for secret in secrets:
+        if secret:
+            for fingerprint in reversed(secret_fingerprints(secret)):
+                by_fingerprint[fingerprint] = secret
 
     def walk(node):
         if isinstance(node, dict):

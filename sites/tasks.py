@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from . import aws
 from .services import providers as provider_services
-from .services import provisioning, publishing
+from .services import edge_logs, provisioning, publishing
 
 
 @shared_task(
@@ -103,3 +103,17 @@ def deployment_run_task(deployment_id: int) -> str:
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def deployments_sweep() -> int:
     return len(provisioning.deployments_sweep())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(aws.AwsTransientError,),
+    retry_backoff=30,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def edge_log_retention_task() -> int:
+    # Idempotent: creating a group that exists and setting the same retention
+    # again change nothing. Daily, so a new edge function shard is covered.
+    return len(edge_logs.edge_log_retention_apply())

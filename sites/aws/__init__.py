@@ -63,6 +63,14 @@ from .lambda_ import (
     edge_version_publish,
     function_name_for_index,
 )
+from .logs import (
+    EDGE_LOG_REGIONS,
+    LOG_RETENTION_DAYS,
+    buckets_reachable,
+    edge_log_group_name,
+    edge_log_retention_ensure,
+    edge_log_retention_get,
+)
 from .policies import config_key_policy, edge_role_policy, edge_role_trust_policy, site_bucket_policy
 from .s3 import (
     NOT_FOUND_PAGE_KEY,

@@ -244,3 +244,19 @@ def edge_function_base_name() -> str:
 
 def _partition() -> str:
     return "aws"
+
+
+def _probe_client(service: str):
+    """A client for health probes: short timeouts, one attempt, so /readyz answers quickly."""
+    global _session
+    endpoint = _endpoint()
+    key = (f"{service}:probe", region(), endpoint)
+    with _lock:
+        if key not in _clients:
+            if _session is None:
+                _session = boto3.session.Session()
+            config = _config(service).merge(
+                Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 1})
+            )
+            _clients[key] = _session.client(service, region_name=region(), endpoint_url=endpoint, config=config)
+        return _clients[key]

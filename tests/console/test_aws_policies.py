@@ -71,7 +71,7 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
         # CopyObject reads its source (the build's 404.html) and writes its target (PutObject, granted too).
         "copy_object": "s3:GetObject",
     }
-    prefixes = {"cloudfront", "lambda", "iam", "sts", "kms"}
+    prefixes = {"cloudfront", "lambda", "iam", "sts", "kms", "logs"}
     missing = []
     for op in sorted(calls - granted_by_key_policy):
         if op in s3_actions:

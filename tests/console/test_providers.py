@@ -135,6 +135,35 @@ def test_outside_development_http_and_private_addresses_are_refused(settings):
             fetch_json(url)
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",  # NAT64 well-known prefix: 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64: 169.254.169.254, the instance metadata
+        "64:ff9b::a00:1",  # NAT64: 10.0.0.1
+        "64:ff9b:1::a00:1",  # NAT64 local-use prefix (RFC 8215)
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "::a9fe:a9fe",  # IPv4-compatible (deprecated) 169.254.169.254
+        "::ffff:a9fe:a9fe",  # IPv4-mapped
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    ],
+)
+def test_ipv6_forms_of_private_ipv4_addresses_are_refused(settings, address):
+    settings.GATEHOUSE_PROVIDER_ALLOW_PRIVATE = False
+    with pytest.raises(ProviderCheckError, match="private or local"):
+        fetch_json(f"https://[{address}]/.well-known/openid-configuration")
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2606:4700::1111", "8.8.8.8"])
+def test_ipv6_forms_of_public_addresses_pass_the_address_check(settings, address):
+    from sites.services.providers import _check_address
+
+    settings.GATEHOUSE_PROVIDER_ALLOW_PRIVATE = False
+    _check_address(address, "idp.example.com")  # no ProviderCheckError
+
+
 def test_a_check_fills_an_unsaved_provider_from_its_preset_and_discovery(idp):
     idp.discovery()
     provider = IdentityProvider(name="Dev", preset="oidc", issuer=idp.origin, client_id="c")

@@ -161,3 +161,12 @@ def test_signing_everyone_out_publishes_the_revocation_time(site, django_capture
         session_key_rotate(site=site)
     assert site.revisions.first().document["session"]["revoked_at"] == session["revoked_at"]
     assert parse(site_config_render(site)).revoked_at == revoked
+
+
+def test_rotating_secret_key_republishes_no_site_under_a_dedicated_fingerprint_key(site, settings, sent_tasks):
+    settings.GATEHOUSE_FINGERPRINT_KEY = "fingerprint-key-kept-across-rotations"
+    config_publish(site_id=site.pk, reason="under the fingerprint key")
+    sent_tasks.clear()
+    settings.SECRET_KEY = "a-freshly-rotated-secret-key"
+    assert config_publish(site_id=site.pk, reason="after rotating SECRET_KEY") is None
+    assert sent_tasks == []

@@ -140,3 +140,35 @@ def test_a_provider_whose_discovery_advertises_the_iss_parameter_gets_it_require
     # A site on a release that reads only schema version 1 gets a document without it.
     site.edge_release = EdgeRelease.objects.create(version="0.1", zip_sha256="0" * 64, schema_version=1)
     assert "authorization_response_iss_parameter_supported" not in site_config_render(site)["provider"]
+
+
+def test_rotating_secret_key_changes_no_fingerprint_under_a_dedicated_fingerprint_key(settings):
+    settings.GATEHOUSE_FINGERPRINT_KEY = "fingerprint-key-kept-across-rotations"
+    before = secret_fingerprint(CLIENT_SECRET)
+    settings.SECRET_KEY = "a-freshly-rotated-secret-key"
+    settings.SECRET_KEY_FALLBACKS = []
+    assert secret_fingerprint(CLIENT_SECRET) == before
+
+
+def test_a_pending_upload_still_injects_after_secret_key_is_rotated_with_a_fallback(site, settings):
+    # No dedicated key: fingerprints are keyed on SECRET_KEY, and Django's way
+    # of rotating it (the old value in SECRET_KEY_FALLBACKS) must not fail an
+    # upload rendered before the rotation.
+    doc = site_config_render(site)
+    redacted = config_redact(doc)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-freshly-rotated-secret-key"
+    assert config_redact(doc) != redacted  # new revisions use the new key
+    assert config_inject(redacted, site_secrets(site)) == doc
+
+
+def test_a_pending_upload_still_injects_after_the_fingerprint_key_is_rotated(site, settings):
+    settings.GATEHOUSE_FINGERPRINT_KEY = "first-fingerprint-key"
+    doc = site_config_render(site)
+    redacted = config_redact(doc)
+    settings.GATEHOUSE_FINGERPRINT_KEY = "second-fingerprint-key"
+    settings.GATEHOUSE_FINGERPRINT_KEY_FALLBACKS = ["first-fingerprint-key"]
+    assert config_inject(redacted, site_secrets(site)) == doc
+    settings.GATEHOUSE_FINGERPRINT_KEY_FALLBACKS = []
+    with pytest.raises(SecretMismatch):
+        config_inject(redacted, site_secrets(site))

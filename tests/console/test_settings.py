@@ -68,3 +68,71 @@ def test_a_malformed_encryption_key_fails_the_checks():
 def test_development_needs_nothing(tmp_path):
     result = manage("check")
     assert result.returncode == 0, result.stderr
+
+
+PRODUCTION = {
+    "GATEHOUSE_ENV": "production",
+    "SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+    "GATEHOUSE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "console.example",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def test_production_refuses_the_filesystem_broker():
+    result = manage("check", **dict(PRODUCTION, CELERY_BROKER_URL="filesystem://"))
+    assert result.returncode != 0
+    assert "gatehouse.E007" in result.stderr
+    unset = {k: v for k, v in PRODUCTION.items() if k != "CELERY_BROKER_URL"}
+    result = manage("check", **unset)  # the default is the filesystem broker
+    assert result.returncode != 0
+    assert "gatehouse.E007" in result.stderr
+
+
+def test_a_broker_url_that_is_not_one_fails_the_checks_without_showing_it():
+    result = manage("check", **dict(PRODUCTION, CELERY_BROKER_URL="redis//:hunter2-password@redis:6379/0"))
+    assert result.returncode != 0
+    assert "gatehouse.E008" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_production_refuses_allowed_hosts_that_accept_every_host():
+    result = manage("check", **dict(PRODUCTION, ALLOWED_HOSTS="*"))
+    assert result.returncode != 0
+    assert "gatehouse.E009" in result.stderr
+
+
+def test_production_without_a_fingerprint_key_warns_and_with_one_is_clean():
+    assert "gatehouse.W003" in manage("check", **PRODUCTION).stderr
+    result = manage("check", **dict(PRODUCTION, GATEHOUSE_FINGERPRINT_KEY="y" * 50))
+    assert result.returncode == 0, result.stderr
+    assert "gatehouse.W" not in result.stderr
+
+
+def _settings_env_names():
+    import ast
+
+    tree = ast.parse((ROOT / "console" / "settings.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        reads_env = (isinstance(func, ast.Name) and func.id == "env") or (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "env"
+        )
+        first = node.args[0]
+        if reads_env and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            names.add(first.value)
+    return names
+
+
+def test_env_example_lists_every_setting_the_settings_read():
+    import re
+
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, flags=re.M))
+    names = _settings_env_names()
+    assert len(names) > 30  # the parser found the reads
+    assert sorted(names - listed) == []
