@@ -576,6 +576,8 @@ class SiteConfig:
         "not_before",
         "not_after",
         "public_paths",
+        "public_exact",
+        "public_starts",
         "callback_path",
         "sign_out_path",
         "headers",
@@ -629,6 +631,10 @@ class SiteConfig:
         self.not_before = parse_timestamp(access["not_before"]) if access["not_before"] else None
         self.not_after = parse_timestamp(access["not_after"]) if access["not_after"] else None
         self.public_paths = tuple(paths["public"])
+        # What paths.is_public_for compares on every request, worked out once:
+        # a prefix without a trailing slash matches itself and what is below it.
+        self.public_exact = frozenset(p for p in self.public_paths if not p.endswith("/"))
+        self.public_starts = tuple(p if p.endswith("/") else p + "/" for p in self.public_paths)
         self.callback_path = paths["callback"]
         self.sign_out_path = paths["sign_out"]
         self.headers = {

@@ -43,6 +43,10 @@ LOGIN_TTL = 600
 MAX_PENDING_LOGINS = 4
 MAX_NAME = 200
 
+# Raw Host header values already seen valid -> the host they name.
+MAX_KNOWN_HOSTS = 256
+_known_hosts = {}
+
 _store = None
 
 
@@ -195,9 +199,18 @@ def _handle(event, context):
     request = cf["request"]
     headers = request["headers"]
     host_entries = headers.get("host")
-    host = host_entries[0]["value"].lower().partition(":")[0] if host_entries else ""
-    if not is_host_name(host):
-        return responses.page(None, 400, "Bad request", ["This request has no valid host name."])
+    raw_host = host_entries[0]["value"] if host_entries else ""
+    # A Host value seen valid before maps to its host at the cost of one
+    # lookup; any other is lowered, split and checked, and only a valid one
+    # is remembered, so the table never holds a host the check refused.
+    host = _known_hosts.get(raw_host) if type(raw_host) is str else None
+    if host is None:
+        host = raw_host.lower().partition(":")[0]
+        if not is_host_name(host):
+            return responses.page(None, 400, "Bad request", ["This request has no valid host name."])
+        if len(_known_hosts) >= MAX_KNOWN_HOSTS:
+            _known_hosts.clear()  # random valid names cannot grow it without bound
+        _known_hosts[raw_host] = host
 
     try:
         cfg = (_store or _get_store()).get(host)
@@ -219,15 +232,15 @@ def _handle(event, context):
     if path.startswith(GATEHOUSE_PREFIX):
         return _gatehouse_route(cfg, request, host, path, context)
     ours, forwarded = split_cookies(headers)
-    if paths.is_public(cfg.public_paths, path):
+    if path in cfg.public_exact or path.startswith(cfg.public_starts):  # paths.is_public_for, inlined
         return _forward(cfg, request, path, forwarded, public=True)
 
     now = time.time()
     if not cfg.in_access_window(now):
         return _outside_window(cfg, now)
-    claims = _session(cfg, ours, now)
+    token, claims = _session_token(cfg, ours, now)
     if claims is not None:
-        if allowed(cfg, claims):
+        if _admitted(cfg, token, claims):
             return _forward(cfg, request, path, forwarded)
         return _refused(cfg, claims)
     if not _is_navigation(request):
@@ -257,18 +270,41 @@ def split_cookies(headers):
         if COOKIE_MARK not in value:
             forwarded.append(entry)
             continue
-        rest = []
-        for piece in value.split(";"):
-            piece = piece.strip()
-            if piece.startswith(COOKIE_MARK):
-                name, sep, val = piece.partition("=")
-                if sep:
-                    ours.append((name.rstrip(), val.strip()))
-            elif piece:
-                rest.append(piece)
+        split = _cookie_splits.get(value)
+        if split is None:
+            split = _split_cookie_value(value)
+            if len(value) <= MAX_SPLIT_VALUE:
+                if len(_cookie_splits) >= MAX_COOKIE_SPLITS:
+                    _cookie_splits.clear()
+                _cookie_splits[value] = split
+        mine, rest = split
+        ours.extend(mine)
         if rest:
-            forwarded.append({"key": entry.get("key") or "Cookie", "value": "; ".join(rest)})
+            forwarded.append({"key": entry.get("key") or "Cookie", "value": rest})
     return ours, forwarded
+
+
+# A viewer's browser sends the same Cookie header with request after request,
+# so its split is remembered by the exact header value (the answer depends on
+# nothing else). Bounded in count and in the length of a value it keeps.
+MAX_COOKIE_SPLITS = 512
+MAX_SPLIT_VALUE = 4096
+_cookie_splits = {}
+
+
+def _split_cookie_value(value):
+    """(our (name, value) pairs, the other pieces rejoined or "") of one `Cookie` value."""
+    ours = []
+    rest = []
+    for piece in value.split(";"):
+        piece = piece.strip()
+        if piece.startswith(COOKIE_MARK):
+            name, sep, val = piece.partition("=")
+            if sep:
+                ours.append((name.rstrip(), val.strip()))
+        elif piece:
+            rest.append(piece)
+    return tuple(ours), "; ".join(rest)
 
 
 def is_tx_id(value):
@@ -291,12 +327,34 @@ def _expire_pending(names, keep):
 
 
 def _session(cfg, ours, now):
+    return _session_token(cfg, ours, now)[1]
+
+
+def _session_token(cfg, ours, now):
+    """(token, claims) of the first session cookie that verifies, else (None, None)."""
     for name, token in ours:
         if name == SESSION_COOKIE:
             claims = tokens.verify(cfg, tokens.SESSION, token, now)
             if claims is not None:
-                return claims
-    return None
+                return token, claims
+    return None, None
+
+
+def _admitted(cfg, token, claims):
+    """allowed(cfg, claims) for a verified session, remembered per token on
+    the config object: the same cookie gets the same answer under the same
+    config, and a new config (new rules, keys or revocation) starts afresh.
+    Expiry is not cached here; tokens.verify checks it on every request."""
+    cache = cfg.derived.get("admitted")
+    if cache is None:
+        cache = cfg.derived["admitted"] = {}
+    verdict = cache.get(token)
+    if verdict is None:
+        verdict = allowed(cfg, claims)
+        if len(cache) >= tokens._VERIFIED_CACHE_SIZE:
+            cache.clear()
+        cache[token] = verdict
+    return verdict
 
 
 # --- decisions -------------------------------------------------------------

@@ -8,6 +8,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 # Exactly the characters quote(path, safe=_ORIGIN_SAFE) leaves alone: a path
 # made only of them needs no quoting. A decoded space, `?`, `#` or `%` does.
 _ORIGIN_PLAIN = re.compile(r"[A-Za-z0-9/!$&'()*+,;=:@._~-]*\Z")
+_origin_plain = _ORIGIN_PLAIN.match
 _MAX_RETURN = 2048
 
 
@@ -28,10 +29,15 @@ def normalise(uri):
             path = unquote_to_bytes(uri).decode("utf-8")
         except UnicodeDecodeError:
             return None
+    if path is uri:
+        # Printable ASCII holds no control character: no regex needed.
+        if uri.isascii() and uri.isprintable():
+            return path
+        if _CONTROL.search(path):
+            return None
+        return path
     if _CONTROL.search(path):
         return None
-    if path is uri:
-        return path
     # Browsers treat a backslash as a slash; so must the matcher, or
     # `/public\..\secret` would match a public prefix and read another file.
     path = path.replace("\\", "/")
@@ -48,6 +54,11 @@ def normalise(uri):
     if path.endswith(("/", "/.", "/..")) and normal != "/":
         normal += "/"
     return normal
+
+
+def is_public_for(cfg, path):
+    """is_public(cfg.public_paths, path), from the sets the config worked out once."""
+    return path in cfg.public_exact or path.startswith(cfg.public_starts)
 
 
 def is_public(prefixes, path):
@@ -72,7 +83,7 @@ def origin_uri(cfg, path, *, fallback=True):
         path += "index.html"
     elif fallback and cfg.spa and "." not in path.rpartition("/")[2]:
         path = "/index.html"
-    if _ORIGIN_PLAIN.match(path):
+    if _origin_plain(path):
         return cfg.build_prefix + path
     from urllib.parse import quote
 
