@@ -71,12 +71,15 @@ def test_readyz_names_an_unreachable_broker_without_its_password(client, config_
     from console.celery import app
     from tests.fixtures.ports import free_port
 
-    before = app.conf.broker_url
-    app.conf.broker_url = f"redis://:broker-password-xyz@127.0.0.1:{free_port()}/0"
+    # Celery fills broker_write_url from broker_url once; with a broker
+    # URL in the environment both are set, and publishing uses the write one.
+    before = app.conf.broker_url, app.conf.broker_write_url
+    unreachable = f"redis://:broker-password-xyz@127.0.0.1:{free_port()}/0"
+    app.conf.broker_url = app.conf.broker_write_url = unreachable
     try:
         response = client.get("/readyz")
     finally:
-        app.conf.broker_url = before
+        app.conf.broker_url, app.conf.broker_write_url = before
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
     assert response.json()["checks"]["s3"]["ok"] is True

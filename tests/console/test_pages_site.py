@@ -184,7 +184,7 @@ def test_make_live_is_an_instant_rollback(staff_client, live_site, alice, django
     first = Build.objects.create(site=live_site, created_by=alice, status=Build.Status.READY, prefix="builds/1", file_count=3, total_bytes=2048)
     Build.objects.create(site=live_site, created_by=alice, status=Build.Status.READY, prefix="builds/2")
     page = staff_client.get(_url("builds", live_site)).content.decode()
-    assert f'aria-label="Make live: build {first.pk}"' in page and "2.0\xa0KB" in page
+    assert f'aria-label="Make live: build {first.number}"' in page and "2.0\xa0KB" in page
     _post(staff_client, _url("build_make_live", live_site, first.pk), capture=django_capture_on_commit_callbacks)
     live_site.refresh_from_db()
     assert live_site.live_build == first
