@@ -60,7 +60,7 @@ def edge_role_ensure() -> str:
 
 
 def function_name_for_index(n: int) -> str:
-    """The n-th shared edge function (0-based): each serves at most 500 distributions."""
+    """The n-th shared edge function (0-based): each serves at most MAX_ASSOCIATIONS_PER_FUNCTION distributions."""
     base = edge_function_base_name()
     return base if n == 0 else f"{base}-{n + 1}"
 
