@@ -311,5 +311,8 @@ GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION",
 # regions in sites/aws.py EDGE_LOG_REGIONS).
 GATEHOUSE_EDGE_LOG_RETENTION_DAYS = env.int("GATEHOUSE_EDGE_LOG_RETENTION_DAYS", default=30)
 GATEHOUSE_EDGE_LOG_REGIONS = env.list("GATEHOUSE_EDGE_LOG_REGIONS", default=[])
+# A bucket for staged uploads, checked by /health/ready when set (empty: none).
+GATEHOUSE_STAGING_BUCKET = env.str("GATEHOUSE_STAGING_BUCKET", default="")
+# The largest build a zip may unpack to (sites/archives.py).
 GATEHOUSE_BUILD_MAX_FILES = env.int("GATEHOUSE_BUILD_MAX_FILES", default=5000)
 GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1024 * 1024)

@@ -105,7 +105,7 @@ def edge_function_code_put(*, zip_bytes: bytes, sha256_b64: str, role_arn: str, 
     lam = _lambda()
     state = edge_function_state(function_name=function_name)
     if state is None:
-        runtime = getattr(settings, "GATEHOUSE_EDGE_RUNTIME", "python3.12")
+        runtime = settings.GATEHOUSE_EDGE_RUNTIME
         try:
             _call(
                 lam,

@@ -38,3 +38,39 @@ def test_the_site_limit_per_edge_function_is_lambda_edges_unless_set(settings):
     assert provisioning.sites_per_function() == aws.MAX_ASSOCIATIONS_PER_FUNCTION
     settings.GATEHOUSE_EDGE_SITES_PER_FUNCTION = 7
     assert provisioning.sites_per_function() == 7
+
+
+def _python_files():
+    for folder in ("sites", "console"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def test_settings_are_read_as_settings_x_never_with_a_default_of_their_own():
+    found = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "settings"
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def test_every_gatehouse_setting_read_is_declared_once_in_console_settings():
+    declared = []
+    for node in ast.parse((ROOT / "console" / "settings.py").read_text()).body:
+        if isinstance(node, ast.Assign):
+            declared += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    assert len(declared) == len(set(declared)), "a setting is declared twice"
+    read = set()
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings"
+                and node.attr.startswith("GATEHOUSE_")
+            ):
+                read.add(node.attr)
+    assert read - set(declared) == set()
