@@ -45,7 +45,7 @@ def _s3():
 
 def _s3_buckets() -> list[str]:
     # The config bucket always; a staging bucket for uploads when one is set.
-    names = [settings.GATEHOUSE_CONFIG_BUCKET, getattr(settings, "GATEHOUSE_STAGING_BUCKET", "")]
+    names = [settings.GATEHOUSE_CONFIG_BUCKET, settings.GATEHOUSE_STAGING_BUCKET]
     return list(dict.fromkeys(name for name in names if name))
 
 

@@ -303,11 +303,16 @@ GATEHOUSE_PROVISION_POLL_SECONDS = env.int("GATEHOUSE_PROVISION_POLL_SECONDS", d
 # sweep resumes it. Longer than deployment_run_task's hard time limit.
 GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 GATEHOUSE_PROVISION_DEADLINE_SECONDS = env.int("GATEHOUSE_PROVISION_DEADLINE_SECONDS", default=3 * 3600)
-GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION", default=500)
+# Sites placed on one edge function before the next is used; unset, Lambda@Edge's
+# own limit (sites/aws/lambda_.py MAX_ASSOCIATIONS_PER_FUNCTION).
+GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION", default=None)
 # CloudWatch Logs retention of the edge function's log groups, set in each
 # region Lambda@Edge writes to (sites/services/edge_logs.py; empty list: the
 # regions in sites/aws.py EDGE_LOG_REGIONS).
 GATEHOUSE_EDGE_LOG_RETENTION_DAYS = env.int("GATEHOUSE_EDGE_LOG_RETENTION_DAYS", default=30)
 GATEHOUSE_EDGE_LOG_REGIONS = env.list("GATEHOUSE_EDGE_LOG_REGIONS", default=[])
+# A bucket for staged uploads, checked by /health/ready when set (empty: none).
+GATEHOUSE_STAGING_BUCKET = env.str("GATEHOUSE_STAGING_BUCKET", default="")
+# The largest build a zip may unpack to (sites/archives.py).
 GATEHOUSE_BUILD_MAX_FILES = env.int("GATEHOUSE_BUILD_MAX_FILES", default=5000)
 GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1024 * 1024)

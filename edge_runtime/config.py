@@ -389,7 +389,7 @@ def _check_session(c, session):
         c.error("session.current_kid", "must name one of session.keys")
 
 
-def _is_lower_case_email(value):
+def is_lower_case_email(value):
     local, at, domain = value.rpartition("@")
     return (
         value == value.lower()
@@ -418,7 +418,7 @@ def _check_access(c, access):
         access,
         "emails",
         where,
-        check=_is_lower_case_email,
+        check=is_lower_case_email,
         message="is not a lower-case e-mail address",
     )
     c.string_list(
@@ -461,6 +461,11 @@ def _is_clean_path(value):
     )
 
 
+def is_public_path(value):
+    """A path `paths.public` may list: normalised, not `/`, outside /_gatehouse/."""
+    return _is_clean_path(value) and value != "/" and not value.startswith(GATEHOUSE_PREFIX)
+
+
 def _check_paths(c, paths):
     where = "paths"
     if c.obj(paths, where, ("public", "callback", "sign_out")) is None:
@@ -469,7 +474,7 @@ def _check_paths(c, paths):
         paths,
         "public",
         where,
-        check=lambda p: _is_clean_path(p) and p != "/" and not p.startswith(GATEHOUSE_PREFIX),
+        check=is_public_path,
         message="must be a normalised absolute path other than '/' and outside /_gatehouse/",
     )
     for key in ("callback", "sign_out"):

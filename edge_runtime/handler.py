@@ -72,15 +72,9 @@ def _get_store():
 
 
 def _public_origin(host):
-    from .settings import get_settings
+    from .settings import get_settings, origin_for
 
-    local = get_settings().public_origin
-    if local:
-        port = local.get("port")
-        scheme = local.get("scheme", "https")
-        default = 443 if scheme == "https" else 80
-        return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
-    return f"https://{host}"
+    return origin_for(host, get_settings().public_origin)
 
 
 def log(event, **fields):

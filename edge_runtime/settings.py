@@ -131,6 +131,21 @@ def _endpoint(errors, value):
     return value.rstrip("/")
 
 
+def origin_for(host, public_origin):
+    """Where viewers reach `host`: `https://host`, unless `public_origin` (a
+    local run's {"scheme", "port"} setting) names another scheme or port.
+
+    The console builds the addresses it shows staff with this too, so the
+    callback URL staff register is the one the edge sends.
+    """
+    if not public_origin:
+        return f"https://{host}"
+    scheme = public_origin.get("scheme", "https")
+    port = public_origin.get("port")
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
 def _public_origin(errors, value):
     if value is None:
         return None

@@ -43,6 +43,7 @@ from collections import OrderedDict
 from urllib.parse import quote, urlsplit
 
 from . import sigv4
+from .config import is_host_name
 
 MAX_CONFIG_BYTES = 1024 * 1024
 RETRY_AFTER_FAILURE = 1.0
@@ -54,7 +55,6 @@ DERIVED_BYTES = 400
 DERIVED_BYTES_PER_SESSION_KEY = 700
 DERIVED_BYTES_PER_JWK = 600
 
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 # S3's error document: only its <Code> is logged (the <Message> may name the
 # role and the key; a request id is of no use without the rest). Compiled on
 # first use: only a failing fetch needs it, not a cold start.
@@ -78,9 +78,7 @@ def normalise_host(host):
         host, _, port = host.partition(":")
         if port and not port.isdigit():
             return None
-    if not host or len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split(".")):
-        return None
-    return host
+    return host if is_host_name(host) else None
 
 
 def s3_object_url(bucket, key, region, endpoint_url=None):

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-MAX_FILES = 5_000
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
 # Real assets compress maybe 10:1 (minified JS, SVG); a bomb, thousands.
 MAX_RATIO = 200
 MAX_KEY_BYTES = 900  # S3 allows 1,024 with the builds/<id>/ prefix in front
@@ -52,10 +50,6 @@ class Entry:
     info: zipfile.ZipInfo
     content_type: str
     cache_control: str
-
-
-def _limit(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 def content_type_for(path: str) -> str:
@@ -124,8 +118,8 @@ def _is_link_or_special(info: zipfile.ZipInfo) -> bool:
 
 def archive_entries(archive: zipfile.ZipFile) -> list[Entry]:
     """Check the whole archive; the files to upload, or BuildRefused."""
-    max_files = _limit("GATEHOUSE_BUILD_MAX_FILES", MAX_FILES)
-    max_bytes = _limit("GATEHOUSE_BUILD_MAX_BYTES", MAX_TOTAL_BYTES)
+    max_files = settings.GATEHOUSE_BUILD_MAX_FILES
+    max_bytes = settings.GATEHOUSE_BUILD_MAX_BYTES
     infos = archive.infolist()
     if len(infos) > max_files * 2:  # directories count too, but not unboundedly
         raise BuildRefused(f"the archive has {len(infos)} entries; at most {max_files} files are allowed")

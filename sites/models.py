@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from edge_runtime.config import CURRENT_SCHEMA_VERSION, is_host_name
+from edge_runtime.settings import origin_for
 
 from . import presets
 from .crypto import secret_decrypt, secret_encrypt
@@ -15,6 +16,15 @@ from .crypto import secret_decrypt, secret_encrypt
 CALLBACK_PATH = "/_gatehouse/callback"
 SIGN_OUT_PATH = "/_gatehouse/sign-out"
 SIGNED_OUT_PATH = "/_gatehouse/signed-out"
+
+
+def edge_public_origin() -> dict | None:
+    """The edge's `public_origin` setting for this console's scheme and port:
+    None in production (https on 443), {"scheme", "port"} for a local run."""
+    scheme, port = settings.GATEHOUSE_EDGE_PUBLIC_SCHEME, settings.GATEHOUSE_EDGE_PUBLIC_PORT
+    if scheme == "https" and (not port or port == 443):
+        return None
+    return {"scheme": scheme, **({"port": port} if port else {})}
 
 
 def _list():
@@ -255,10 +265,7 @@ class ProtectedSite(models.Model):
         return self.edge_release.schema_version if self.edge_release_id else CURRENT_SCHEMA_VERSION
 
     def public_origin(self, host: str) -> str:
-        scheme = settings.GATEHOUSE_EDGE_PUBLIC_SCHEME
-        port = settings.GATEHOUSE_EDGE_PUBLIC_PORT
-        default = 443 if scheme == "https" else 80
-        return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+        return origin_for(host, edge_public_origin())
 
     def callback_url(self, host: str | None = None) -> str:
         """What staff register at the provider as the redirect (callback) URL."""

@@ -8,6 +8,8 @@ tenant id that Entra ID puts in `tid`, which the edge checks.
 import re
 from dataclasses import dataclass
 
+from edge_runtime.config import is_host_name
+
 AUTH0 = "auth0"
 COGNITO = "cognito"
 OKTA = "okta"
@@ -49,7 +51,7 @@ EMAIL_PROOF_TEXT = {
     ),
 }
 
-_DOMAIN = re.compile(r"(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+_TOP_LEVEL = re.compile(r"[a-z]{2,63}\Z")
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d\Z")
 _USER_POOL = re.compile(r"(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)_[A-Za-z0-9]+\Z")
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -73,7 +75,8 @@ class PresetValues:
 
 def _domain(value: str, field: str = "domain") -> str:
     value = (value or "").strip().lower().removeprefix("https://").rstrip("/")
-    if not _DOMAIN.match(value):
+    # A host name as the edge reads one, with a dot and a top-level domain.
+    if not (is_host_name(value) and "." in value and _TOP_LEVEL.match(value.rpartition(".")[2])):
         raise PresetError(field, "Enter the provider's domain name, such as acme.eu.auth0.com.")
     return value
 

@@ -45,15 +45,52 @@ def _or_none(value):
 
 def site_config_render(site: ProtectedSite) -> dict:
     """The config document for `site`, secrets in clear; raises edge ConfigError."""
-    provider = site.provider
     keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
-    build = site.live_build
+    doc = config_document(
+        site, provider=site.provider, keys=[(key.kid, key.secret) for key in keys], build=site.live_build,
+        hosts=site.config_hosts,
+    )
+    edge_config.validate(doc, schema_version=site.schema_version)
+    return doc
+
+
+# What a site only has once it is saved (its first session key) or
+# provisioned (its CloudFront name): a candidate's config is checked with
+# these in their place, as it will be published then.
+_STAND_IN_KEY = ("candidate", "A" * 43)
+_STAND_IN_DISTRIBUTION_DOMAIN = "d0000000000000.cloudfront.net"
+
+
+def candidate_config_render(site: ProtectedSite, *, provider) -> dict:
+    """The config `site` would publish with its settings as they stand on
+    the instance (unsaved, or a copy with a form's values), for its schema
+    version; raises edge ConfigError. Writes nothing.
+
+    The forms run this, so a setting the edge would refuse is an error on
+    the form rather than a publish that fails after the save.
+    """
+    keys = list(site.session_keys.filter(retired_at=None)) if site.pk else []
+    hosts = site.config_hosts
+    if not site.distribution_domain:
+        hosts = [*hosts, _STAND_IN_DISTRIBUTION_DOMAIN]
+    doc = config_document(
+        site, provider=provider, keys=[(key.kid, key.secret) for key in keys] or [_STAND_IN_KEY],
+        build=site.live_build if site.live_build_id else None, hosts=hosts,
+    )
+    edge_config.validate(doc, schema_version=site.schema_version)
+    return doc
+
+
+def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]], build, hosts: list[str]) -> dict:
+    """The config document for `site` with these related rows, not yet
+    validated; `keys` are (kid, secret), newest first. Reads only what it is
+    given and the site's own fields."""
     method = provider.token_endpoint_auth_method
     doc = {
         "schema_version": site.schema_version,
         "site": {
             "id": site.slug,
-            "hosts": site.config_hosts,
+            "hosts": list(hosts),
             "distribution_id": site.distribution_id or None,
             "disabled": site.disabled,
             "build": {"id": build.config_id, "prefix": build.prefix} if build else None,
@@ -79,8 +116,8 @@ def site_config_render(site: ProtectedSite) -> dict:
         },
         "session": {
             "lifetime_seconds": site.session_lifetime,
-            "current_kid": keys[0].kid if keys else None,
-            "keys": {key.kid: key.secret for key in keys},
+            "current_kid": keys[0][0] if keys else None,
+            "keys": dict(keys),
         },
         "access": {
             "allow_any_user": site.allow_any_user,
@@ -105,9 +142,7 @@ def site_config_render(site: ProtectedSite) -> dict:
     if site.sessions_revoked_at:
         doc["session"]["revoked_at"] = _timestamp(site.sessions_revoked_at)
     # A site on an older edge release gets the fields that release reads.
-    doc = edge_config.for_schema(doc, site.schema_version)
-    edge_config.validate(doc, schema_version=site.schema_version)
-    return doc
+    return edge_config.for_schema(doc, site.schema_version)
 
 
 def canonical_json(doc: dict) -> bytes:

@@ -14,8 +14,6 @@ from .rendering import SECRET_MARKER
 
 # Access that ends within this is flagged on the dashboard.
 EXPIRY_WARNING = timedelta(days=7)
-# Lambda@Edge: one function version serves at most this many distributions.
-SITES_PER_FUNCTION = 500
 
 
 def expiry_state(site: ProtectedSite, now=None) -> str:

@@ -135,20 +135,20 @@ _account: dict[str, str] = {}
 
 
 def _endpoint() -> str | None:
-    return getattr(settings, "GATEHOUSE_AWS_ENDPOINT_URL", None) or None
+    return settings.GATEHOUSE_AWS_ENDPOINT_URL or None
 
 
 def region() -> str:
-    return getattr(settings, "GATEHOUSE_AWS_REGION", "us-east-1")
+    return settings.GATEHOUSE_AWS_REGION
 
 
 def _config(service: str) -> Config:
     options: dict[str, Any] = {
-        "connect_timeout": getattr(settings, "GATEHOUSE_AWS_CONNECT_TIMEOUT", 5),
-        "read_timeout": getattr(settings, "GATEHOUSE_AWS_READ_TIMEOUT", 30),
+        "connect_timeout": settings.GATEHOUSE_AWS_CONNECT_TIMEOUT,
+        "read_timeout": settings.GATEHOUSE_AWS_READ_TIMEOUT,
         # botocore's standard mode retries throttling and 5xx with jittered
         # backoff; what is left after that reaches the task's own retry.
-        "retries": {"mode": "standard", "max_attempts": getattr(settings, "GATEHOUSE_AWS_MAX_ATTEMPTS", 4)},
+        "retries": {"mode": "standard", "max_attempts": settings.GATEHOUSE_AWS_MAX_ATTEMPTS},
     }
     if service == "s3":
         # Path style works for every endpoint (moto on an IP address cannot
@@ -200,7 +200,7 @@ def console_principal_arn() -> str:
     `GATEHOUSE_CONSOLE_PRINCIPAL_ARN` wins: an assumed-role session ARN loses
     the role's path, which a key policy needs, so set it for roles with one.
     """
-    configured = getattr(settings, "GATEHOUSE_CONSOLE_PRINCIPAL_ARN", "")
+    configured = settings.GATEHOUSE_CONSOLE_PRINCIPAL_ARN
     if configured:
         return configured
     account_id()
@@ -217,28 +217,24 @@ def console_principal_arn() -> str:
 # --- names the settings give ------------------------------------------------------
 
 
-def _setting(name: str, default: str) -> str:
-    return getattr(settings, name, default)
-
-
 def config_bucket_name() -> str:
-    return _setting("GATEHOUSE_CONFIG_BUCKET", "gatehouse-config")
+    return settings.GATEHOUSE_CONFIG_BUCKET
 
 
 def config_prefix() -> str:
-    return _setting("GATEHOUSE_CONFIG_PREFIX", "sites/")
+    return settings.GATEHOUSE_CONFIG_PREFIX
 
 
 def config_key_alias() -> str:
-    return _setting("GATEHOUSE_CONFIG_KMS_KEY_ALIAS", "alias/gatehouse-config")
+    return settings.GATEHOUSE_CONFIG_KMS_KEY_ALIAS
 
 
 def edge_role_name() -> str:
-    return _setting("GATEHOUSE_EDGE_ROLE_NAME", "gatehouse-edge")
+    return settings.GATEHOUSE_EDGE_ROLE_NAME
 
 
 def edge_function_base_name() -> str:
-    return _setting("GATEHOUSE_EDGE_FUNCTION_NAME", "gatehouse-edge")
+    return settings.GATEHOUSE_EDGE_FUNCTION_NAME
 
 
 

@@ -60,7 +60,7 @@ def edge_role_ensure() -> str:
 
 
 def function_name_for_index(n: int) -> str:
-    """The n-th shared edge function (0-based): each serves at most 500 distributions."""
+    """The n-th shared edge function (0-based): each serves at most MAX_ASSOCIATIONS_PER_FUNCTION distributions."""
     base = edge_function_base_name()
     return base if n == 0 else f"{base}-{n + 1}"
 
@@ -105,7 +105,7 @@ def edge_function_code_put(*, zip_bytes: bytes, sha256_b64: str, role_arn: str, 
     lam = _lambda()
     state = edge_function_state(function_name=function_name)
     if state is None:
-        runtime = getattr(settings, "GATEHOUSE_EDGE_RUNTIME", "python3.12")
+        runtime = settings.GATEHOUSE_EDGE_RUNTIME
         try:
             _call(
                 lam,

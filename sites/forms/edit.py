@@ -68,6 +68,7 @@ class SiteEditForm(SiteSettingsForm):
         start, end = cleaned.get("not_before"), cleaned.get("not_after")
         if start and end and start >= end and self._checks("not_before", "not_after"):
             self.add_error("not_after", "Access must end after it starts.")
+        self._clean_config(cleaned)
         return cleaned
 
     def settings_fields(self) -> dict:

@@ -44,6 +44,7 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         if not self.errors.get("slug") and not cleaned.get("slug") and cleaned.get("client") and cleaned.get("name"):
             cleaned["slug"] = self._free_slug(f"{cleaned['client']}-{cleaned['name']}")
         self._clean_settings(cleaned)
+        self._clean_config(cleaned)
         self._clean_staged_build(required=True)
         # Only when the rest is fine; the view then checks it (check_provider fetches from the network).
         if not self.errors:
@@ -51,6 +52,9 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         elif self.provider_is_new and (cleaned.get("provider_client_secret") or self._kept_secret()):
             self.kept_secret = cleaned.get("provider_client_secret") or self._kept_secret()
         return cleaned
+
+    def _candidate_release(self, cleaned: dict):
+        return cleaned.get("edge_release") or self.fields["edge_release"].queryset.first()
 
     def provider_preset(self) -> str | None:
         if self.provider_is_new:

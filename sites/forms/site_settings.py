@@ -4,16 +4,54 @@ import re
 from datetime import UTC, datetime, time
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from edge_runtime.config import MAX_SESSION_LIFETIME, MIN_SESSION_LIFETIME, is_host_name
+from edge_runtime.config import (
+    MAX_SESSION_LIFETIME,
+    MIN_SESSION_LIFETIME,
+    ConfigError,
+    is_host_name,
+    is_lower_case_email,
+    is_public_path,
+)
 
 from .. import presets
-from ..models import ProtectedSite
+from ..models import IdentityProvider, ProtectedSite
+from ..rendering import candidate_config_render
 from .fields import LinesField
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 _CERT_ARN = re.compile(r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}\Z")
+
+
+# Where the edge validator's complaints about a candidate config go on the
+# form (its error paths, "access.emails: ..."). Other parts of the config
+# (the provider, the session keys) are not set here: the provider has its
+# own check, and the console makes the keys.
+CONFIG_FIELDS = {
+    "site.id": "slug",
+    "site.hosts": "hosts",
+    "site.spa": "spa_mode",
+    "access.allow_any_user": "allow_any_user",
+    "access.emails": "emails",
+    "access.email_domains": "email_domains",
+    "access.groups_claim": "groups_claim",
+    "access.groups": "groups",
+    "access.not_before": "not_before",
+    "access.not_after": "not_after",
+    "session.lifetime_seconds": "session_hours",
+    "paths.public": "public_paths",
+}
+
+
+def _ascii_hint(domain: str) -> str:
+    """" (write it as xn--...)" for an internationalised domain, else ""."""
+    try:
+        ascii_form = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+    return f" (write {domain} as {ascii_form})" if ascii_form != domain and is_host_name(ascii_form) else ""
 
 
 def _day_end(day) -> datetime:
@@ -60,7 +98,11 @@ class SiteSettingsForm(forms.Form):
     spa_mode = forms.BooleanField(
         label="Single-page app (unknown paths serve index.html)", required=False, initial=True
     )
-    public_paths = LinesField(label="Public paths", required=False, help_text="Served without sign-in, one a line, e.g. /favicon.ico or /assets/*.")
+    public_paths = LinesField(label="Public paths", required=False, help_text=(
+            "Served without sign-in, one a line. A path ending in / is a folder and everything in it, "
+            "e.g. /assets/; one without is that file (and anything below it), e.g. /favicon.ico."
+        ),
+    )
 
     site: ProtectedSite | None = None
 
@@ -89,20 +131,40 @@ class SiteSettingsForm(forms.Form):
         bad = [e for e in emails if not _EMAIL.match(e)]
         if bad:
             raise forms.ValidationError(f"Not an email address: {', '.join(bad)}")
+        # The edge matches addresses as the provider sends them, in ASCII.
+        bad = [e for e in emails if not is_lower_case_email(e)]
+        if bad:
+            hints = "".join(_ascii_hint(e.rpartition("@")[2]) for e in bad)
+            raise forms.ValidationError(
+                f"The edge matches e-mail domains written in ASCII: {', '.join(bad)}{hints}."
+            )
         return emails
 
     def clean_email_domains(self):
         domains = [d.lower().lstrip("@") for d in self.cleaned_data["email_domains"]]
         bad = [d for d in domains if not is_host_name(d) or "." not in d]
         if bad:
-            raise forms.ValidationError(f"Not a domain: {', '.join(bad)}")
+            hints = "".join(_ascii_hint(d) for d in bad)
+            raise forms.ValidationError(f"Not a domain: {', '.join(bad)}{hints}")
         return domains
 
     def clean_public_paths(self):
         paths = self.cleaned_data["public_paths"]
-        bad = [p for p in paths if not p.startswith("/") or p.startswith("//") or p.startswith("/_gatehouse/")]
+        starred = [p for p in paths if "*" in p]
+        if starred:
+            # The edge matches prefixes, not patterns: /assets/* would match only itself.
+            raise forms.ValidationError(
+                f"A * is not a wildcard here: {', '.join(starred)}. For a folder and everything in it, "
+                "end the path with / instead, e.g. /assets/."
+            )
+        if "/" in paths:
+            raise forms.ValidationError("/ would make the whole site public: list folders or files, e.g. /assets/.")
+        bad = [p for p in paths if not is_public_path(p)]
         if bad:
-            raise forms.ValidationError(f"Paths start with a single / and are not under /_gatehouse/: {', '.join(bad)}")
+            raise forms.ValidationError(
+                "Paths start with a single / and are not under /_gatehouse/, with no spaces, "
+                f"no . or .. parts and no ?, # or %: {', '.join(bad)}"
+            )
         return paths
 
     def clean_not_after(self):
@@ -151,6 +213,52 @@ class SiteSettingsForm(forms.Form):
                 "domain under Allowed email domains instead (matched against the account's hosted domain), "
                 "or confirm below that anyone with a Google account may see the site.",
             )
+
+    def _clean_config(self, cleaned: dict) -> None:
+        """Render the config these settings publish and run the edge's own
+        validator on it (for the site's schema version): whatever it refuses
+        is an error beside its field, never a save whose publish then fails.
+
+        Run last in clean(); it waits until the settings themselves are fine.
+        """
+        try:
+            fields = self.settings_fields()
+        except KeyError:
+            return  # a setting has an error of its own (add_error drops it from cleaned_data)
+        site = self._candidate_site(cleaned, fields)
+        try:
+            candidate_config_render(site, provider=self._candidate_provider())
+        except ConfigError as exc:
+            for error in exc.errors:
+                where, _, problem = error.partition(": ")
+                field = CONFIG_FIELDS.get(where)
+                if field is None:
+                    continue
+                self.add_error(field if field in self.fields else None, f"The edge would refuse this: {problem}.")
+
+    def _candidate_site(self, cleaned: dict, fields: dict) -> ProtectedSite:
+        """An unsaved site with these settings: a copy of the site being
+        edited, or the new one onboarding makes."""
+        if self.site is not None:
+            site = ProtectedSite(**{f.attname: getattr(self.site, f.attname) for f in ProtectedSite._meta.concrete_fields})
+        else:
+            site = ProtectedSite(slug=cleaned.get("slug") or "candidate", edge_release=self._candidate_release(cleaned))
+        for name, value in fields.items():
+            setattr(site, name, value)
+        try:
+            # The model's own normalising (lower-case, sorted), as the save does it.
+            site.clean()
+        except ValidationError:
+            pass  # the form has said so already
+        return site
+
+    def _candidate_release(self, cleaned: dict):
+        return None
+
+    def _candidate_provider(self) -> IdentityProvider:
+        # Onboarding: the provider section is checked by the provider check,
+        # so any provider renders it here.
+        return self.site.provider if self.site is not None else IdentityProvider()
 
     def provider_preset(self) -> str | None:
         """The preset of the site's identity provider, as far as the form knows it."""

@@ -15,14 +15,14 @@ ROLLOUT_SHOWN = 200
 
 
 def _functions() -> list[dict]:
-    """Sites per Lambda function, against the 500-distributions limit."""
+    """Sites per Lambda function, against how many one takes."""
     rows = (
         ProtectedSite.objects.exclude(edge_release=None)
         .values("edge_release__function_name")
         .annotate(sites=Count("pk"))
         .order_by("edge_release__function_name")
     )
-    limit = selectors.SITES_PER_FUNCTION
+    limit = provisioning.sites_per_function()
     return [
         {
             "name": row["edge_release__function_name"] or "(not yet named)",
@@ -43,7 +43,7 @@ def releases(request):
         {
             "releases": list(selectors.releases_with_counts()),
             "functions": _functions(),
-            "limit": selectors.SITES_PER_FUNCTION,
+            "limit": provisioning.sites_per_function(),
         },
     )
 
@@ -87,7 +87,7 @@ def release_detail(request, pk):
             "on_release": on_release,
             "others": others,
             "deployments": selectors.deployments_for(release=release, limit=ROLLOUT_SHOWN),
-            "limit": selectors.SITES_PER_FUNCTION,
+            "limit": provisioning.sites_per_function(),
         },
     )
 

@@ -22,7 +22,7 @@ killed half-way, a retry after a throttle):
 """
 
 from .build_upload import build_upload, build_upload_start
-from .edge_releases import edge_release_publish, edge_release_publish_start, edge_settings, edge_zip
+from .edge_releases import edge_release_publish, edge_release_publish_start, edge_settings, edge_zip, sites_per_function
 from .engine import RUNNERS, deployment_fail, deployment_run, deployments_sweep
 from .names import site_bucket_name, site_caller_reference
 from .provision import site_provision, site_provision_start

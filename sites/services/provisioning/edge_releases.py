@@ -14,7 +14,7 @@ from edge_runtime import __version__ as edge_version
 from edge_runtime.config import CURRENT_SCHEMA_VERSION
 
 from ... import aws
-from ...models import Activity, Deployment, EdgeRelease, ProtectedSite
+from ...models import Activity, Deployment, EdgeRelease, ProtectedSite, edge_public_origin
 from .steps import Kind, Progress, StepFailed, Wait, _deployment_create, _finish, _run
 
 
@@ -63,12 +63,11 @@ def edge_settings() -> dict:
         "config_bucket": aws.config_bucket_name(),
         "config_prefix": aws.config_prefix(),
         "config_region": aws.region(),
-        "endpoint_url": getattr(settings, "GATEHOUSE_AWS_ENDPOINT_URL", None) or None,
+        "endpoint_url": settings.GATEHOUSE_AWS_ENDPOINT_URL or None,
     }
-    scheme = getattr(settings, "GATEHOUSE_EDGE_PUBLIC_SCHEME", "https")
-    port = getattr(settings, "GATEHOUSE_EDGE_PUBLIC_PORT", None)
-    if scheme != "https" or (port and port != 443):
-        doc["public_origin"] = {"scheme": scheme, **({"port": port} if port else {})}
+    public_origin = edge_public_origin()
+    if public_origin:
+        doc["public_origin"] = public_origin
     return doc
 
 
@@ -82,8 +81,9 @@ def edge_zip() -> tuple[bytes, str, str]:
     return data, digest.hex(), base64.b64encode(digest).decode()
 
 
-def _sites_per_function() -> int:
-    return int(getattr(settings, "GATEHOUSE_EDGE_SITES_PER_FUNCTION", aws.MAX_ASSOCIATIONS_PER_FUNCTION))
+def sites_per_function() -> int:
+    """How many sites one edge function takes: the setting, else Lambda@Edge's limit."""
+    return settings.GATEHOUSE_EDGE_SITES_PER_FUNCTION or aws.MAX_ASSOCIATIONS_PER_FUNCTION
 
 
 def _function_index_with_room() -> int:
@@ -94,7 +94,7 @@ def _function_index_with_room() -> int:
         .values_list("edge_release__function_name", "n")
     )
     index = 0
-    while counts.get(aws.function_name_for_index(index), 0) >= _sites_per_function():
+    while counts.get(aws.function_name_for_index(index), 0) >= sites_per_function():
         index += 1
     return index
 

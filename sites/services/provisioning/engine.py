@@ -110,4 +110,4 @@ def deployments_sweep() -> list[int]:
 def _lease() -> timedelta:
     # Longer than the task's hard time limit, so a live worker is never
     # second-guessed, and longer than any countdown a waiting run sets.
-    return timedelta(seconds=int(getattr(settings, "GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", 1800)))
+    return timedelta(seconds=int(settings.GATEHOUSE_DEPLOYMENT_LEASE_SECONDS))

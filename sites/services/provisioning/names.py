@@ -11,7 +11,7 @@ from ...models import ProtectedSite
 
 def site_bucket_name(site: ProtectedSite) -> str:
     """Deterministic from the site, so a crash after CreateBucket finds the same bucket."""
-    prefix = getattr(settings, "GATEHOUSE_SITE_BUCKET_PREFIX", "gatehouse-site-")
+    prefix = settings.GATEHOUSE_SITE_BUCKET_PREFIX
     slug = re.sub(r"[^a-z0-9-]+", "-", site.slug.lower()).strip("-")
     return f"{prefix}{site.pk}-{slug}"[:63].rstrip("-.")
 

@@ -102,7 +102,7 @@ def _distribution_step(site: ProtectedSite) -> str:
         caller_reference=site_caller_reference(site),
         comment=f"Gatehouse {site.slug}",
         bucket_name=site.bucket_name,
-        oac_id=aws.oac_ensure(name=getattr(settings, "GATEHOUSE_OAC_NAME", "gatehouse-oac")),
+        oac_id=aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME),
         aliases=site.hosts,
         certificate_arn=site.acm_certificate_arn or None,
         edge_version_arn=release.version_arn,

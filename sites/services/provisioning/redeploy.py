@@ -74,7 +74,7 @@ def _apply_settings_step(site: ProtectedSite) -> str:
     release = site.edge_release
     if release is None or not release.version_arn:
         raise StepFailed("the site has no published edge release")
-    oac_id = aws.oac_ensure(name=getattr(settings, "GATEHOUSE_OAC_NAME", "gatehouse-oac"))
+    oac_id = aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME)
 
     def mutate(config: dict) -> None:
         aws.distribution_settings_apply(

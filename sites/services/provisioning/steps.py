@@ -29,11 +29,11 @@ SiteStatus = ProtectedSite.Status
 
 
 def _poll_seconds() -> int:
-    return int(getattr(settings, "GATEHOUSE_PROVISION_POLL_SECONDS", 30))
+    return int(settings.GATEHOUSE_PROVISION_POLL_SECONDS)
 
 
 def _deadline() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "GATEHOUSE_PROVISION_DEADLINE_SECONDS", 3 * 3600)))
+    return timedelta(seconds=int(settings.GATEHOUSE_PROVISION_DEADLINE_SECONDS))
 
 
 @dataclass(frozen=True)
