@@ -288,7 +288,12 @@ GATEHOUSE_UPLOAD_LEASE_SECONDS = env.int("GATEHOUSE_UPLOAD_LEASE_SECONDS", defau
 
 # AWS call behaviour and provisioning pace (read by sites/aws.py and
 # sites/services/provisioning.py).
+# The console's role, added to the config key's policy (merged, never
+# replacing what is there). Unset, only a key the console creates names the
+# caller. GATEHOUSE_CONSOLE_ID tags that key (default: the config bucket), so
+# another environment's key in the same account is never adopted.
 GATEHOUSE_CONSOLE_PRINCIPAL_ARN = env.str("GATEHOUSE_CONSOLE_PRINCIPAL_ARN", default="")
+GATEHOUSE_CONSOLE_ID = env.str("GATEHOUSE_CONSOLE_ID", default="")
 GATEHOUSE_AWS_CONNECT_TIMEOUT = env.float("GATEHOUSE_AWS_CONNECT_TIMEOUT", default=5.0)
 GATEHOUSE_AWS_READ_TIMEOUT = env.float("GATEHOUSE_AWS_READ_TIMEOUT", default=30.0)
 GATEHOUSE_AWS_MAX_ATTEMPTS = env.int("GATEHOUSE_AWS_MAX_ATTEMPTS", default=4)
