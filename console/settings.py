@@ -285,6 +285,11 @@ GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS = env.int("GATEHOUSE_PROVIDER_KEYS_REFRE
 # "uploading" claim older than the lease is taken to be from a dead worker.
 GATEHOUSE_UPLOAD_SWEEP_SECONDS = env.int("GATEHOUSE_UPLOAD_SWEEP_SECONDS", default=60)
 GATEHOUSE_UPLOAD_LEASE_SECONDS = env.int("GATEHOUSE_UPLOAD_LEASE_SECONDS", default=600)
+# A site's newest revision whose upload failed for good is tried again by the
+# sweep, the wait doubling from the sweep interval up to this, this many times
+# (then `manage.py retry_failed_revisions`, or saving the site again).
+GATEHOUSE_UPLOAD_RETRY_MAX_SECONDS = env.int("GATEHOUSE_UPLOAD_RETRY_MAX_SECONDS", default=3600)
+GATEHOUSE_UPLOAD_RETRY_MAX_ATTEMPTS = env.int("GATEHOUSE_UPLOAD_RETRY_MAX_ATTEMPTS", default=10)
 
 # AWS call behaviour and provisioning pace (read by sites/aws.py and
 # sites/services/provisioning.py).
