@@ -206,6 +206,10 @@ if SENTRY_DSN:
     sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
 
 # --- Celery (read by console/celery.py with the CELERY_ namespace) ---------
+# An unfinished deployment whose run stopped renewing it this long lost its
+# worker: its lease lapses and the beat sweep resumes it. Longer than
+# deployment_run_task's hard time limit. Read here for the broker too.
+GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # One folder for both directions: producer and consumer share the queue.
@@ -219,10 +223,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    # Redis redelivers an unacknowledged message after this; it must outlast
-    # the longest countdown a task re-enqueues itself with, or acks_late tasks
-    # would run twice while the first is still waiting.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis redelivers an unacknowledged message after this. Aligned with the
+    # deployment lease: a message is redelivered only once the run that held
+    # it has lost its lease too, so the redelivery and the sweep's resume meet
+    # at the same conditional UPDATE and one of them runs. It also outlasts
+    # every countdown a task re-enqueues itself with.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": GATEHOUSE_DEPLOYMENT_LEASE_SECONDS + 60}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -309,9 +315,6 @@ GATEHOUSE_EDGE_RUNTIME = env.str("GATEHOUSE_EDGE_RUNTIME", default="python3.12")
 GATEHOUSE_EDGE_BUILD_PYTHON = env.str("GATEHOUSE_EDGE_BUILD_PYTHON", default="")
 # CloudFront takes minutes to deploy; the local AWS answers at once.
 GATEHOUSE_PROVISION_POLL_SECONDS = env.int("GATEHOUSE_PROVISION_POLL_SECONDS", default=30 if PRODUCTION else 3)
-# An unfinished deployment untouched this long lost its worker; the beat
-# sweep resumes it. Longer than deployment_run_task's hard time limit.
-GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 GATEHOUSE_PROVISION_DEADLINE_SECONDS = env.int("GATEHOUSE_PROVISION_DEADLINE_SECONDS", default=3 * 3600)
 GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION", default=500)
 # CloudWatch Logs retention of the edge function's log groups, set in each

@@ -403,6 +403,11 @@ class Deployment(models.Model):
     # with an old heartbeat lost its worker (or its message) and is resumed by
     # deployments_sweep.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The run that holds the deployment, claimed by a conditional UPDATE
+    # (engine._begin) and let go when the run ends: two deliveries never run
+    # its steps side by side. A lease a dead worker left lapses at lease_until.
+    lease_owner = models.CharField(max_length=100, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     message = models.TextField(blank=True)
 
     class Meta:
