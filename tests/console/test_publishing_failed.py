@@ -81,3 +81,12 @@ def test_a_database_error_after_commit_never_turns_a_save_into_a_500(site, clien
         response = client.post(reverse("sites:disable", args=[site.slug]))
     assert response.status_code in (200, 302)
     assert sent_tasks.of("sites.tasks.config_publish_task")
+
+
+def test_staff_see_a_failed_upload_on_the_dashboard(failed, client, alice):
+    from django.urls import reverse
+
+    client.force_login(alice)
+    page = client.get(reverse("sites:dashboard")).content.decode()
+    assert "Config uploads that failed" in page
+    assert f"revision {failed.number}, 1 attempt" in page and "AccessDenied" in page
