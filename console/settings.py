@@ -206,6 +206,10 @@ if SENTRY_DSN:
     sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
 
 # --- Celery (read by console/celery.py with the CELERY_ namespace) ---------
+# An unfinished deployment whose run stopped renewing it this long lost its
+# worker: its lease lapses and the beat sweep resumes it. Longer than
+# deployment_run_task's hard time limit. Read here for the broker too.
+GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # One folder for both directions: producer and consumer share the queue.
@@ -219,10 +223,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    # Redis redelivers an unacknowledged message after this; it must outlast
-    # the longest countdown a task re-enqueues itself with, or acks_late tasks
-    # would run twice while the first is still waiting.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis redelivers an unacknowledged message after this. Aligned with the
+    # deployment lease: a message is redelivered only once the run that held
+    # it has lost its lease too, so the redelivery and the sweep's resume meet
+    # at the same conditional UPDATE and one of them runs. It also outlasts
+    # every countdown a task re-enqueues itself with.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": GATEHOUSE_DEPLOYMENT_LEASE_SECONDS + 60}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -285,10 +291,20 @@ GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS = env.int("GATEHOUSE_PROVIDER_KEYS_REFRE
 # "uploading" claim older than the lease is taken to be from a dead worker.
 GATEHOUSE_UPLOAD_SWEEP_SECONDS = env.int("GATEHOUSE_UPLOAD_SWEEP_SECONDS", default=60)
 GATEHOUSE_UPLOAD_LEASE_SECONDS = env.int("GATEHOUSE_UPLOAD_LEASE_SECONDS", default=600)
+# A site's newest revision whose upload failed for good is tried again by the
+# sweep, the wait doubling from the sweep interval up to this, this many times
+# (then `manage.py retry_failed_revisions`, or saving the site again).
+GATEHOUSE_UPLOAD_RETRY_MAX_SECONDS = env.int("GATEHOUSE_UPLOAD_RETRY_MAX_SECONDS", default=3600)
+GATEHOUSE_UPLOAD_RETRY_MAX_ATTEMPTS = env.int("GATEHOUSE_UPLOAD_RETRY_MAX_ATTEMPTS", default=10)
 
 # AWS call behaviour and provisioning pace (read by sites/aws.py and
 # sites/services/provisioning.py).
+# The console's role, added to the config key's policy (merged, never
+# replacing what is there). Unset, only a key the console creates names the
+# caller. GATEHOUSE_CONSOLE_ID tags that key (default: the config bucket), so
+# another environment's key in the same account is never adopted.
 GATEHOUSE_CONSOLE_PRINCIPAL_ARN = env.str("GATEHOUSE_CONSOLE_PRINCIPAL_ARN", default="")
+GATEHOUSE_CONSOLE_ID = env.str("GATEHOUSE_CONSOLE_ID", default="")
 GATEHOUSE_AWS_CONNECT_TIMEOUT = env.float("GATEHOUSE_AWS_CONNECT_TIMEOUT", default=5.0)
 GATEHOUSE_AWS_READ_TIMEOUT = env.float("GATEHOUSE_AWS_READ_TIMEOUT", default=30.0)
 GATEHOUSE_AWS_MAX_ATTEMPTS = env.int("GATEHOUSE_AWS_MAX_ATTEMPTS", default=4)
@@ -299,9 +315,6 @@ GATEHOUSE_EDGE_RUNTIME = env.str("GATEHOUSE_EDGE_RUNTIME", default="python3.12")
 GATEHOUSE_EDGE_BUILD_PYTHON = env.str("GATEHOUSE_EDGE_BUILD_PYTHON", default="")
 # CloudFront takes minutes to deploy; the local AWS answers at once.
 GATEHOUSE_PROVISION_POLL_SECONDS = env.int("GATEHOUSE_PROVISION_POLL_SECONDS", default=30 if PRODUCTION else 3)
-# An unfinished deployment untouched this long lost its worker; the beat
-# sweep resumes it. Longer than deployment_run_task's hard time limit.
-GATEHOUSE_DEPLOYMENT_LEASE_SECONDS = env.int("GATEHOUSE_DEPLOYMENT_LEASE_SECONDS", default=1800)
 GATEHOUSE_PROVISION_DEADLINE_SECONDS = env.int("GATEHOUSE_PROVISION_DEADLINE_SECONDS", default=3 * 3600)
 # Sites placed on one edge function before the next is used; unset, Lambda@Edge's
 # own limit (sites/aws/lambda_.py MAX_ASSOCIATIONS_PER_FUNCTION).

@@ -16,6 +16,7 @@ from .models import (
     SessionKey,
 )
 from .services.keys import session_key_rotate, session_keys_revoke
+from .services.provisioning.teardown import site_teardown_start
 from .services.providers import ProviderCheckError, provider_check
 
 
@@ -110,7 +111,22 @@ class ProtectedSiteAdmin(ChangeContextMixin, admin.ModelAdmin):
     list_select_related = ("provider", "edge_release")
     readonly_fields = ("status", "bucket_name", "distribution_id", "distribution_domain", "created_by", "created_at")
     inlines = [SessionKeyInline]
-    actions = ["rotate_session_key", "sign_everyone_out"]
+    actions = ["tear_down", "rotate_session_key", "sign_everyone_out"]
+
+    # A raw delete would drop the row, its keys and revisions while the
+    # distribution stays enabled and the config (client secret, session keys)
+    # stays in S3: sites are only ever deleted by the teardown workflow.
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Tear down (disable and delete the distribution, bucket and config, then the site)")
+    def tear_down(self, request, queryset):
+        count = 0
+        with change_context(actor=request.user, reason="torn down in the admin"):
+            for site in queryset:
+                site_teardown_start(site=site, actor=request.user)
+                count += 1
+        messages.success(request, f"Teardown started for {count} site(s); each is deleted once AWS has let go of it.")
 
     @admin.action(description="Rotate session key (signed-in viewers stay signed in)")
     def rotate_session_key(self, request, queryset):
@@ -163,7 +179,7 @@ class DeploymentStepInline(admin.TabularInline):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(ReadOnlyAdmin):
     list_display = ("pk", "site_slug", "kind", "status", "started_by", "created_at", "finished_at")
     list_filter = ("kind", "status")
     search_fields = ("site_slug",)
@@ -172,14 +188,14 @@ class DeploymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeploymentStep)
-class DeploymentStepAdmin(admin.ModelAdmin):
+class DeploymentStepAdmin(ReadOnlyAdmin):
     list_display = ("deployment", "ordering", "name", "status", "started_at", "finished_at")
     list_filter = ("status",)
     list_select_related = ("deployment",)
 
 
 @admin.register(EdgeRelease)
-class EdgeReleaseAdmin(admin.ModelAdmin):
+class EdgeReleaseAdmin(ReadOnlyAdmin):
     list_display = ("version", "status", "schema_version", "zip_size", "function_name", "version_arn", "published_at")
     list_filter = ("status",)
     search_fields = ("version", "zip_sha256", "version_arn")

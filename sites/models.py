@@ -203,6 +203,12 @@ class ProtectedSite(models.Model):
     distribution_id = models.CharField(max_length=32, blank=True)
     distribution_domain = models.CharField(max_length=253, blank=True)
     live_build = models.ForeignKey("Build", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Builds go live in the order they were made live, not the order their
+    # uploads finish: every "make this live" (an upload, the make-live
+    # button, a restore) takes the next number of live_seq_issued, and the
+    # live build only ever moves to a higher one than live_seq.
+    live_seq_issued = models.PositiveBigIntegerField(default=0, editable=False)
+    live_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -283,6 +289,12 @@ class ProtectedSite(models.Model):
         hosts = self.config_hosts
         return hosts[0] if hosts else ""
 
+    def live_seq_issue(self) -> int:
+        """The next "made live" number of this site (call inside a transaction)."""
+        ProtectedSite.objects.filter(pk=self.pk).update(live_seq_issued=models.F("live_seq_issued") + 1)
+        self.live_seq_issued = ProtectedSite.objects.filter(pk=self.pk).values_list("live_seq_issued", flat=True).get()
+        return self.live_seq_issued
+
     def current_session_key(self) -> "SessionKey | None":
         return self.session_keys.filter(retired_at=None).order_by("-created_at", "-pk").first()
 
@@ -340,6 +352,9 @@ class Build(models.Model):
     prefix = models.CharField(max_length=200, blank=True, help_text="Key prefix in the site bucket, e.g. builds/7.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STAGED)
     message = models.TextField(blank=True)
+    # The site's "made live" number taken when the upload started
+    # (ProtectedSite.live_seq): an older upload finishing last stays unserved.
+    live_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -395,6 +410,11 @@ class Deployment(models.Model):
     # with an old heartbeat lost its worker (or its message) and is resumed by
     # deployments_sweep.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The run that holds the deployment, claimed by a conditional UPDATE
+    # (engine._begin) and let go when the run ends: two deliveries never run
+    # its steps side by side. A lease a dead worker left lapses at lease_until.
+    lease_owner = models.CharField(max_length=100, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     message = models.TextField(blank=True)
 
     class Meta:

@@ -15,6 +15,9 @@ from .services import edge_logs, provisioning, publishing
 
 @shared_task(
     acks_late=True,
+    # Idempotent (the upload claim): a message whose worker process died is
+    # put back rather than dropped.
+    reject_on_worker_lost=True,
     autoretry_for=(aws.AwsTransientError, publishing.UploadBusy),
     retry_backoff=2,
     retry_backoff_max=300,
@@ -76,6 +79,9 @@ class DeploymentTask(DjangoTask):
 @shared_task(
     base=DeploymentTask,
     acks_late=True,
+    # Idempotent: the lease claim (engine._begin) skips a delivery while
+    # another run holds the deployment, so a put-back message is harmless.
+    reject_on_worker_lost=True,
     autoretry_for=(aws.AwsTransientError,),
     retry_backoff=5,
     retry_backoff_max=300,

@@ -22,7 +22,9 @@ from .clients import (
     config_bucket_name,
     config_key_alias,
     config_prefix,
+    console_id,
     console_principal_arn,
+    console_principal_configured,
     edge_function_base_name,
     edge_role_name,
     region,
@@ -47,7 +49,7 @@ from .distribution_config import (
     distribution_settings_apply,
     is_numbered_version_arn,
 )
-from .kms import config_key_ensure
+from .kms import CONSOLE_TAG_KEY, config_key_ensure
 from .lambda_ import (
     EDGE_HANDLER,
     EDGE_MEMORY_MB,
@@ -71,7 +73,7 @@ from .logs import (
     edge_log_retention_ensure,
     edge_log_retention_get,
 )
-from .policies import config_key_policy, edge_role_policy, edge_role_trust_policy, site_bucket_policy
+from .policies import config_key_policy, edge_role_policy, key_policy_merge, edge_role_trust_policy, site_bucket_policy
 from .s3 import (
     NOT_FOUND_PAGE_KEY,
     NOT_FOUND_PAGE_PATH,

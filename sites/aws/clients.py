@@ -200,7 +200,7 @@ def console_principal_arn() -> str:
     `GATEHOUSE_CONSOLE_PRINCIPAL_ARN` wins: an assumed-role session ARN loses
     the role's path, which a key policy needs, so set it for roles with one.
     """
-    configured = settings.GATEHOUSE_CONSOLE_PRINCIPAL_ARN
+    configured = console_principal_configured()
     if configured:
         return configured
     account_id()
@@ -212,6 +212,16 @@ def console_principal_arn() -> str:
         return f"arn:{partition}:iam::{_account['id']}:role/{role_name}"
     return arn
 
+
+
+def console_principal_configured() -> str:
+    """`GATEHOUSE_CONSOLE_PRINCIPAL_ARN`, or "" (then only a new key names the caller)."""
+    return settings.GATEHOUSE_CONSOLE_PRINCIPAL_ARN or ""
+
+
+def console_id() -> str:
+    """Which console (environment) this is, in tags: `GATEHOUSE_CONSOLE_ID`, else the config bucket."""
+    return settings.GATEHOUSE_CONSOLE_ID or config_bucket_name()
 
 
 # --- names the settings give ------------------------------------------------------

@@ -59,28 +59,68 @@ def edge_role_policy(*, account: str, bucket: str, prefix: str, key_arn: str, fu
     }
 
 
-def config_key_policy(*, console_arn: str, edge_role_arn: str) -> dict:
-    # Deliberately no account-root statement: IAM policies elsewhere in the
-    # account cannot grant use of the key that protects every site's secrets.
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def config_key_policy(*, account: str, console_arn: str | None, edge_role_arn: str, partition: str = "aws") -> dict:
+    """The statements the config key must have; `console_arn` None leaves the console's out.
+
+    The account root statement stays: it is the way back when a principal
+    named here is deleted (otherwise only AWS Support can recover the key),
+    and it lets the console role's own IAM policy grant it the key.
+    """
+    statements = [
+        {
+            "Sid": "AccountRootManagesTheKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if console_arn:
+        statements.append(
             {
                 "Sid": "ConsoleManagesAndUsesTheKey",
                 "Effect": "Allow",
                 "Principal": {"AWS": console_arn},
                 "Action": "kms:*",
                 "Resource": "*",
-            },
-            {
-                "Sid": "EdgeDecryptsConfigs",
-                "Effect": "Allow",
-                "Principal": {"AWS": edge_role_arn},
-                "Action": "kms:Decrypt",
-                "Resource": "*",
-            },
-        ],
-    }
+            }
+        )
+    statements.append(
+        {
+            "Sid": "EdgeDecryptsConfigs",
+            "Effect": "Allow",
+            "Principal": {"AWS": edge_role_arn},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def key_policy_merge(current: dict, wanted: dict) -> dict:
+    """`current` with what `wanted` adds; nothing in `current` is removed or replaced.
+
+    A statement whose Sid is missing is appended; one whose Sid is there gets
+    the AWS principals it lacks added. So a shell, `dev_seed` or a staging
+    console in the same account can never take the key from the production
+    worker by provisioning.
+    """
+    merged = {**current, "Statement": [dict(s) for s in current.get("Statement") or []]}
+    by_sid = {s.get("Sid"): s for s in merged["Statement"] if s.get("Sid")}
+    for statement in wanted["Statement"]:
+        found = by_sid.get(statement["Sid"])
+        if found is None:
+            merged["Statement"].append(statement)
+            continue
+        principal = found.get("Principal")
+        if not isinstance(principal, dict) or "AWS" not in principal:
+            continue  # "*" or a service principal: not ours to widen
+        have = principal["AWS"] if isinstance(principal["AWS"], list) else [principal["AWS"]]
+        wanted_arns = statement["Principal"]["AWS"]
+        add = [arn for arn in ([wanted_arns] if isinstance(wanted_arns, str) else wanted_arns) if arn not in have]
+        if add:
+            found["Principal"] = {**principal, "AWS": have + add}
+    return merged
 
 
 def site_bucket_policy(*, name: str, distribution_arn: str, partition: str = "aws") -> dict:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from edge_runtime.config import ConfigError
@@ -59,8 +59,10 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
         doc = site_config_render(site)
         content = canonical_json(config_redact(doc)).decode("utf-8")
         digest = sha256_hex(content.encode("utf-8"))
-        latest = site.revisions.order_by("-number").only("number", "sha256").first()
-        if latest is not None and latest.sha256 == digest:
+        latest = site.revisions.order_by("-number").only("number", "sha256", "upload_status").first()
+        # The same content again is no change, unless its upload failed for
+        # good: then saving again is how staff ask for another try.
+        if latest is not None and latest.sha256 == digest and latest.upload_status != Status.FAILED:
             return None
         revision = ConfigRevision.objects.create(
             site=site,
@@ -341,9 +343,35 @@ def _enqueue_newest_pending(site_id: int) -> None:
         enqueue.revision_upload_on_commit(pending.pk)
 
 
+def _retry_due(attempts: int) -> timedelta:
+    """How long after its last attempt a failed upload is tried again: doubling, capped."""
+    base = settings.GATEHOUSE_UPLOAD_SWEEP_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.GATEHOUSE_UPLOAD_RETRY_MAX_SECONDS))
+
+
+def revisions_failed(*, now=None):
+    """Each site's newest revision when its upload failed: what the dashboard lists and the sweep retries."""
+    newest = ConfigRevision.objects.filter(site_id=OuterRef("site_id")).order_by("-number").values("pk")[:1]
+    return ConfigRevision.objects.filter(upload_status=Status.FAILED, pk=Subquery(newest)).select_related("site")
+
+
+def revisions_retry_failed(*, force: bool = False) -> list[int]:
+    """Re-enqueue the upload of every site's newest failed revision whose backoff is over (all with `force`)."""
+    now = timezone.now()
+    ids = []
+    for pk, attempts, last in revisions_failed().values_list("pk", "attempts", "upload_started_at"):
+        if force or attempts < settings.GATEHOUSE_UPLOAD_RETRY_MAX_ATTEMPTS and (last is None or now - last >= _retry_due(attempts)):
+            enqueue.revision_upload(pk)
+            ids.append(pk)
+    if ids:
+        log.info("retrying %d failed config upload(s)", len(ids))
+    return ids
+
+
 def revisions_sweep() -> list[int]:
-    """Re-enqueue the newest revision of every site whose upload stalled."""
+    """Re-enqueue the newest revision of every site whose upload stalled, and failed ones with backoff."""
     stale = timezone.now() - timedelta(seconds=settings.GATEHOUSE_UPLOAD_SWEEP_SECONDS)
+    retried = revisions_retry_failed()
     candidates = list(
         (
             ConfigRevision.objects.filter(upload_status=Status.PENDING, created_at__lte=stale)
@@ -351,7 +379,7 @@ def revisions_sweep() -> list[int]:
         ).values_list("pk", "site_id", "number")
     )
     if not candidates:
-        return []
+        return retried
     newest = dict(
         ConfigRevision.objects.filter(site_id__in={site_id for _, site_id, _ in candidates})
         .values("site_id")
@@ -363,4 +391,4 @@ def revisions_sweep() -> list[int]:
     for pk in ids:
         enqueue.revision_upload(pk)
     log.info("re-enqueued %d stalled config upload(s)", len(ids))
-    return ids
+    return retried + ids

@@ -73,6 +73,9 @@ def revision_restore(*, site: ProtectedSite, revision: ConfigRevision, actor) ->
     with change_context(actor=actor, reason=reason), transaction.atomic():
         for name in changed:
             setattr(site, name, values[name])
+        if "live_build_id" in changed:
+            # A restore picks the build now: an upload started earlier must not replace it.
+            site.live_seq = site.live_seq_issue()
         site.full_clean()
         site.save()
         Activity.record(verb="config.restore", site=site, actor=actor, detail=f"{reason}: {', '.join(changed)}")

@@ -43,8 +43,11 @@ def build_make_live(*, site: ProtectedSite, build: Build, actor) -> None:
         raise ValidationError("That build belongs to another site.")
     if build.status != Build.Status.READY:
         raise ValidationError(f"Build {build.pk} is {build.status}; only an uploaded build can go live.")
-    site.live_build = build
-    _save(site, actor=actor, reason=f"build {build.pk} made live", verb="build.live", fields=["live_build"])
+    with transaction.atomic():
+        site.live_build = build
+        # Later than any upload started before: that one no longer replaces it.
+        site.live_seq = site.live_seq_issue()
+        _save(site, actor=actor, reason=f"build {build.pk} made live", verb="build.live", fields=["live_build", "live_seq"])
 
 
 # The settings the "Edit settings" page changes; everything else on a site

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from .. import presenters, selectors
 from ..models import ProtectedSite
+from ..services.publishing import revisions_failed
 from .base import staff_required
 
 PAGE_SIZE = 50
@@ -44,6 +45,8 @@ def dashboard(request):
             "status_filters": STATUS_FILTERS,
             "clients": selectors.client_names(),
             "filtered": bool(search or status or client),
+            # Configs the edge does not have: the sweep retries them, staff should know.
+            "failed_revisions": list(revisions_failed().order_by("site__slug")[:20]),
         },
     )
 

@@ -138,3 +138,58 @@ def test_an_unreachable_provider_is_a_form_error(client, boss):
     assert response.status_code == 200
     assert b"unreachable" in response.content
     assert b"typed-in-secret-93ab" not in response.content
+
+
+def test_a_site_cannot_be_deleted_raw_in_the_admin(client, boss, site):
+    # A raw delete leaves the distribution enabled and the config (client
+    # secret, session keys) in S3; only teardown may delete a site.
+    client.force_login(boss)
+    assert client.post(reverse("admin:sites_protectedsite_delete", args=[site.pk]), {"post": "yes"}).status_code == 403
+    response = client.post(
+        reverse("admin:sites_protectedsite_changelist"),
+        {"action": "delete_selected", "_selected_action": [site.pk], "post": "yes"},
+    )
+    assert response.status_code in (200, 302)
+    changelist = client.get(reverse("admin:sites_protectedsite_changelist"))
+    assert b'value="delete_selected"' not in changelist.content
+    assert b'value="tear_down"' in changelist.content
+    from sites.models import ProtectedSite
+
+    assert ProtectedSite.objects.filter(pk=site.pk).exists()
+    assert site.session_keys.exists() and site.revisions.exists()
+
+
+def test_the_tear_down_action_starts_the_teardown_workflow(client, boss, site, sent_tasks, django_capture_on_commit_callbacks):
+    from sites.models import Deployment, ProtectedSite
+
+    client.force_login(boss)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:sites_protectedsite_changelist"), {"action": "tear_down", "_selected_action": [site.pk]}
+        )
+    assert response.status_code == 302
+    teardown = Deployment.objects.get(site=site, kind="teardown")
+    assert teardown.started_by == boss
+    assert ProtectedSite.objects.get(pk=site.pk).status == "deleting"
+    assert sent_tasks.of("sites.tasks.deployment_run_task") == [(teardown.pk,)]
+    assert Activity.objects.filter(site=site, verb="site.teardown", actor=boss).exists()
+
+
+@pytest.mark.parametrize("model", ["deployment", "deploymentstep", "edgerelease", "configrevision"])
+def test_deployments_releases_and_revisions_are_read_only(client, boss, site, model):
+    from sites.models import Deployment, DeploymentStep, EdgeRelease
+
+    deployment = Deployment.objects.create(kind="redeploy", site=site)
+    rows = {
+        "deployment": deployment,
+        "deploymentstep": DeploymentStep.objects.create(deployment=deployment, name="Config"),
+        "edgerelease": EdgeRelease.objects.create(version="r1", zip_sha256="0" * 64),
+        "configrevision": site.revisions.get(),
+    }
+    row = rows[model]
+    client.force_login(boss)
+    assert client.get(reverse(f"admin:sites_{model}_add")).status_code == 403
+    page = client.get(reverse(f"admin:sites_{model}_change", args=[row.pk]))
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert client.post(reverse(f"admin:sites_{model}_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+    assert type(row).objects.filter(pk=row.pk).exists()

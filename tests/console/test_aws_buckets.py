@@ -23,13 +23,14 @@ def test_the_config_bucket_is_private_versioned_and_encrypted_with_the_config_ke
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
 
-def test_only_the_console_and_the_edge_role_may_use_the_config_key(aws, settings):
+def test_the_account_root_the_console_and_the_edge_role_may_use_the_config_key(aws, settings):
     key_arn = aws.config_bucket_ensure()
     kms = aws.client("kms")
     policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
     principals = {json.dumps(s["Principal"]): s["Action"] for s in policy["Statement"]}
     role_arn = aws.client("iam").get_role(RoleName=settings.GATEHOUSE_EDGE_ROLE_NAME)["Role"]["Arn"]
     assert principals == {
+        json.dumps({"AWS": f"arn:aws:iam::{aws.account_id()}:root"}): "kms:*",
         json.dumps({"AWS": aws.console_principal_arn()}): "kms:*",
         json.dumps({"AWS": role_arn}): "kms:Decrypt",
     }

@@ -40,6 +40,7 @@ def test_the_config_key_policy_matches_the_code():
     from sites import aws
 
     assert doc("config-key-policy.json") == aws.config_key_policy(
+        account="123456789012",
         console_arn=VALUES["CONSOLE_PRINCIPAL_ARN"], edge_role_arn="arn:aws:iam::123456789012:role/gatehouse-edge"
     )
 
@@ -60,7 +61,7 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
         "get_caller_identity": "sts", "describe_key": "kms", "create_key": "kms", "create_alias": "kms",
         "put_key_policy": "kms", "list_keys": "kms", "list_resource_tags": "kms",
     }
-    granted_by_key_policy = {"describe_key", "put_key_policy", "list_resource_tags"}
+    granted_by_key_policy = {"describe_key", "get_key_policy", "put_key_policy", "list_resource_tags"}
     s3_actions = {
         "create_bucket": "s3:CreateBucket", "put_public_access_block": "s3:PutBucketPublicAccessBlock",
         "put_bucket_ownership_controls": "s3:PutBucketOwnershipControls", "head_bucket": "s3:ListBucket",

@@ -255,3 +255,37 @@ def test_making_an_older_build_live_again_brings_back_its_404_page(aws, live_sit
         build_make_live(site=live_site, build=first.build, actor=alice)
     upload_pending()
     assert not_found_object(aws, live_site)[0] == "<h1>One</h1>"
+
+
+# --- the live order (issue 9, item 9) -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_older_build_whose_upload_finishes_last_never_replaces_a_newer_one(aws, live_site):
+    older = build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "robots.txt": "older"})))
+    newer = build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "robots.txt": "newer"})))
+    assert drive(newer) == ["done"]
+    assert drive(older) == ["done"]
+    live_site.refresh_from_db()
+    assert live_site.live_build == newer.build
+    assert live_site.revisions.order_by("-number").first().document["site"]["build"]["id"] == f"b{newer.build.pk}"
+    older.build.refresh_from_db()
+    assert older.build.status == "ready"
+    assert "not made live" in older.steps.get(name="Make live").message
+
+
+@pytest.mark.django_db
+def test_a_build_made_live_by_hand_during_an_upload_keeps_its_place(aws, live_site, alice, django_capture_on_commit_callbacks):
+    from sites.services.site_actions import build_make_live
+
+    first = build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES)))
+    drive(first)
+    uploading = build_upload_start(site=live_site, staged_name=stage(make_zip(SITE_FILES)))
+    first.build.refresh_from_db()
+    live_site.refresh_from_db()
+    # Staff roll back to the first build while the second is still uploading.
+    with django_capture_on_commit_callbacks(execute=True):
+        build_make_live(site=live_site, build=first.build, actor=alice)
+    drive(uploading)
+    live_site.refresh_from_db()
+    assert live_site.live_build == first.build

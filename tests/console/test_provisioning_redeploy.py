@@ -51,9 +51,14 @@ def test_redeploy_uploads_a_failed_revision_again(aws, live_site):
     type(newest).objects.filter(pk=newest.pk).update(upload_status="failed", last_error="boom")
     deployment = site_redeploy_start(site=live_site)
     drive(deployment)
+    # The same content after a failed upload is published again as a new
+    # revision (publishing.config_publish); the failed one is superseded.
+    again = live_site.revisions.order_by("-number").first()
+    assert again.number == newest.number + 1 and again.sha256 == newest.sha256
+    assert again.upload_status == "uploaded"
     newest.refresh_from_db()
-    assert newest.upload_status == "uploaded"
-    assert "uploading again" in deployment.steps.get(name="Config").message
+    assert newest.upload_status == "superseded"
+    assert f"revision {again.number} made" in deployment.steps.get(name="Config").message
 
 
 def test_redeploy_of_a_site_never_provisioned_fails_clearly(aws, site):

@@ -24,7 +24,10 @@ def build_upload_start(*, site: ProtectedSite, staged_name: str | None, actor=No
             staged_name=staged_name,
             created_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
         )
-        Build.objects.filter(pk=build.pk).update(prefix=f"builds/{build.pk}")
+        # Its place in the live order is taken now, when staff made it live,
+        # not when its upload happens to finish.
+        build.live_seq = site.live_seq_issue()
+        Build.objects.filter(pk=build.pk).update(prefix=f"builds/{build.pk}", live_seq=build.live_seq)
         Activity.record(verb="build.upload", site=site, actor=actor, detail=f"build {build.pk}")
         return _deployment_create(kind=Kind.BUILD, site=site, build=build, actor=actor)
 
@@ -41,6 +44,8 @@ def build_upload(deployment: Deployment) -> Progress:
         if build.staged_name and default_storage.exists(build.staged_name):
             default_storage.delete(build.staged_name)
         Build.objects.filter(pk=build.pk).update(staged_name="")
+        if not ProtectedSite.objects.filter(pk=site.pk, live_build=build).exists():
+            return f"build {build.pk} is uploaded; a build made live after it is served"
         Activity.record(verb="build.live", site=site, actor=deployment.started_by, detail=f"build {build.pk}")
         return f"build {build.pk} is live"
 
@@ -102,7 +107,13 @@ def _build_upload_step(site: ProtectedSite, build: Build, deployment: Deployment
 
 def _build_live_step(site: ProtectedSite, build: Build, deployment: Deployment) -> str:
     Build.objects.filter(pk=build.pk).update(status=Build.Status.READY, message="")
-    ProtectedSite.objects.filter(pk=site.pk).update(live_build=build)
+    # Only forward: a build made live after this one (uploaded sooner, or
+    # chosen with make-live) keeps its place.
+    moved = ProtectedSite.objects.filter(pk=site.pk, live_seq__lt=build.live_seq).update(
+        live_build=build, live_seq=build.live_seq
+    )
+    if not moved and not ProtectedSite.objects.filter(pk=site.pk, live_build=build).exists():
+        return f"build {build.pk} is ready; not made live, a build made live after it is served"
     revision = publishing.config_publish(
         site_id=site.pk, actor=deployment.started_by, reason=f"build {build.pk} is live"
     )

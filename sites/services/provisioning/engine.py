@@ -7,10 +7,14 @@ each workflow is a module of its own in this package.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from ... import enqueue
@@ -40,10 +44,20 @@ RUNNERS: dict[str, Callable[[Deployment], Progress]] = {
 
 
 def deployment_run(*, deployment_id: int) -> Progress:
-    """Run (or resume) a deployment by its kind."""
-    deployment = _begin(deployment_id)
+    """Run (or resume) a deployment by its kind; "skipped" when it is finished or another run holds it."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    deployment = _begin(deployment_id, owner)
     if deployment is None:
         return Progress("skipped")
+    try:
+        return _dispatch(deployment)
+    finally:
+        # Let go at once (a wait's next message, a retry, may claim it); only
+        # a run whose worker died leaves its lease to lapse.
+        Deployment.objects.filter(pk=deployment_id, lease_owner=owner).update(lease_owner="", lease_until=None)
+
+
+def _dispatch(deployment: Deployment) -> Progress:
     if deployment.site_id is None and deployment.kind != Kind.EDGE_RELEASE:
         _finish(deployment, Deployment.Status.FAILED, "the site no longer exists")
         return Progress("failed")
@@ -54,8 +68,19 @@ def deployment_run(*, deployment_id: int) -> Progress:
     return runner(deployment)
 
 
-def _begin(deployment_id: int) -> Deployment | None:
-    """The deployment to work on, or None if it is finished (a second delivery)."""
+def _begin(deployment_id: int, owner: str) -> Deployment | None:
+    """Claim the deployment for this run; None if it is finished or another run holds its lease."""
+    now = timezone.now()
+    # The claim is the conditional UPDATE: of two deliveries at once (a
+    # redelivered message, a sweep's resume) one gets the row, the other none.
+    claimed = (
+        Deployment.objects.filter(pk=deployment_id, status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING])
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_owner=owner, lease_until=now + _lease(), heartbeat_at=now)
+    )
+    if not claimed:
+        log.info("deployment %s is finished or held by another run: skipped", deployment_id)
+        return None
     deployment = (
         Deployment.objects.select_related("site", "site__edge_release", "site__provider", "edge_release", "build")
         .filter(pk=deployment_id)
@@ -63,15 +88,11 @@ def _begin(deployment_id: int) -> Deployment | None:
     )
     if deployment is None or deployment.status in (Deployment.Status.SUCCEEDED, Deployment.Status.FAILED):
         return None
-    now = timezone.now()
     if deployment.status == Deployment.Status.QUEUED:
         Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.QUEUED).update(
-            status=Deployment.Status.RUNNING, started_at=deployment.started_at or now, heartbeat_at=now
+            status=Deployment.Status.RUNNING, started_at=deployment.started_at or now
         )
         deployment.status, deployment.started_at = Deployment.Status.RUNNING, deployment.started_at or now
-    else:
-        Deployment.objects.filter(pk=deployment.pk).update(heartbeat_at=now)
-    deployment.heartbeat_at = now
     return deployment
 
 
@@ -93,8 +114,12 @@ def deployments_sweep() -> list[int]:
     Each is claimed with a conditional UPDATE of its heartbeat, so two sweeps
     (or a sweep and a late worker) never enqueue it twice.
     """
-    cutoff = timezone.now() - _lease()
-    unfinished = Deployment.objects.filter(status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING])
+    now = timezone.now()
+    cutoff = now - _lease()
+    # A held lease means a run is working on it right now.
+    unfinished = Deployment.objects.filter(status__in=[Deployment.Status.QUEUED, Deployment.Status.RUNNING]).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
     stale = unfinished.filter(heartbeat_at__lt=cutoff) | unfinished.filter(heartbeat_at=None, created_at__lt=cutoff)
     resumed = []
     for pk, heartbeat in stale.values_list("pk", "heartbeat_at"):
@@ -109,5 +134,6 @@ def deployments_sweep() -> list[int]:
 
 def _lease() -> timedelta:
     # Longer than the task's hard time limit, so a live worker is never
-    # second-guessed, and longer than any countdown a waiting run sets.
+    # second-guessed, and longer than any countdown a waiting run sets. The
+    # broker's visibility timeout is set from it (console/settings.py).
     return timedelta(seconds=int(settings.GATEHOUSE_DEPLOYMENT_LEASE_SECONDS))
