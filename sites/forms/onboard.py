@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.text import slugify
 
+from ..local_stack import local_host_for, local_stack
 from ..models import EdgeRelease, IdentityProvider, ProtectedSite
 from .providers import ProviderFieldsMixin
 from .site_settings import SiteSettingsForm
@@ -43,6 +44,7 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         cleaned = super().clean()
         if not self.errors.get("slug") and not cleaned.get("slug") and cleaned.get("client") and cleaned.get("name"):
             cleaned["slug"] = self._free_slug(f"{cleaned['client']}-{cleaned['name']}")
+        self._clean_local_host(cleaned)
         self._clean_settings(cleaned)
         self._clean_staged_build(required=True)
         # Only when the rest is fine; the view then checks it (check_provider fetches from the network).
@@ -51,6 +53,18 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         elif self.provider_is_new and (cleaned.get("provider_client_secret") or self._kept_secret()):
             self.kept_secret = cleaned.get("provider_client_secret") or self._kept_secret()
         return cleaned
+
+    def _clean_local_host(self, cleaned: dict) -> None:
+        """On the local stack a site without host names gets <slug>.localhost:
+        CloudFront's invented address would not resolve, so the site had no
+        working address at all."""
+        if not local_stack() or cleaned.get("hosts") or self.errors.get("hosts") or not cleaned.get("slug"):
+            return
+        host = local_host_for(cleaned["slug"])
+        if host in ProtectedSite.hosts_in_use():
+            self.add_error("hosts", f"{host} is used by another site: enter a host name under .localhost.")
+            return
+        cleaned["hosts"] = [host]
 
     def provider_preset(self) -> str | None:
         if self.provider_is_new:

@@ -221,3 +221,69 @@ def test_the_provider_check_names_the_field_a_preset_needs(staff_client, discove
     page = staff_client.post(reverse("sites:provider_check"), fields).content.decode()
     assert 'data-ok="false"' in page
     assert "Directory (tenant) id: Enter the directory (tenant) id" in page
+
+
+# --- The local stack: *.localhost needs no certificate, and a site always gets an address that resolves ---
+
+
+@pytest.fixture
+def local_stack(settings):
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = "http://127.0.0.1:5000"
+    settings.GATEHOUSE_EDGE_PUBLIC_PORT = 8080
+
+
+def test_a_localhost_host_needs_no_certificate_on_the_local_stack(staff_client, discovery, provisioning_calls, local_stack):
+    # Fails on main: "Custom host names need a certificate" for acme.localhost.
+    response = staff_client.post(URL, _data(hosts="acme.localhost", build=_zip()))
+    assert response.status_code == 302
+    site = ProtectedSite.objects.get()
+    assert site.hosts == ["acme.localhost"] and site.acm_certificate_arn == ""
+
+
+def test_other_host_names_still_need_a_certificate_on_the_local_stack(staff_client, discovery, local_stack):
+    response = staff_client.post(URL, _data(hosts="acme.localhost\ndemo.acme.example", build=_zip()))
+    assert response.status_code == 400
+    assert "Custom host names need a certificate" in response.content.decode()
+
+
+def test_a_localhost_host_needs_a_certificate_against_real_aws(staff_client, discovery, settings):
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = None
+    response = staff_client.post(URL, _data(hosts="acme.localhost", build=_zip()))
+    assert response.status_code == 400
+    assert "Custom host names need a certificate" in response.content.decode()
+
+
+def test_a_site_without_host_names_gets_its_slug_under_localhost_on_the_local_stack(
+    staff_client, discovery, provisioning_calls, local_stack
+):
+    # Fails on main: the site's only address was moto's *.cloudfront.net, which does not resolve.
+    assert "Leave empty to get the site id under .localhost" in staff_client.get(URL).content.decode()
+    response = staff_client.post(URL, _data(hosts="", build=_zip()))
+    assert response.status_code == 302
+    site = ProtectedSite.objects.get()
+    assert site.hosts == ["acme-ltd-q3-prototype.localhost"]
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "http://acme-ltd-q3-prototype.localhost:8080/_gatehouse/callback" in page
+    assert 'id="no-local-address"' not in page
+
+
+def test_a_taken_local_address_is_said_beside_the_host_names(staff_client, discovery, provisioning_calls, local_stack, site):
+    ProtectedSite.objects.filter(pk=site.pk).update(hosts=["acme-ltd-q3-prototype.localhost"])
+    response = staff_client.post(URL, _data(hosts="", build=_zip()))
+    assert response.status_code == 400
+    assert "acme-ltd-q3-prototype.localhost is used by another site" in response.content.decode()
+
+
+def test_against_real_aws_a_site_without_host_names_keeps_the_cloudfront_address_only(
+    staff_client, discovery, provisioning_calls, settings
+):
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = None
+    response = staff_client.post(URL, _data(hosts="", build=_zip()))
+    assert response.status_code == 302
+    assert ProtectedSite.objects.get().hosts == []
+
+
+def test_a_local_site_with_only_the_cloudfront_address_says_how_to_get_one_that_resolves(staff_client, local_stack, site):
+    ProtectedSite.objects.filter(pk=site.pk).update(hosts=[], distribution_domain="d1234abcd.cloudfront.net")
+    page = staff_client.get(reverse("sites:site", args=[site.slug])).content.decode()
+    assert 'id="no-local-address"' in page and f"<code>{site.slug}.localhost</code>" in page
