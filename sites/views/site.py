@@ -165,7 +165,7 @@ def site_build_upload(request, slug):
 @staff_required
 def site_extend(request, slug):
     site = site_or_404(slug)
-    form = ExtendAccessForm(request.POST)
+    form = ExtendAccessForm(request.POST, site=site)
     if not form.is_valid():
         return render(request, "sites/site.html", site_context(site, extend_form=form), status=400)
     try:
@@ -176,7 +176,8 @@ def site_extend(request, slug):
     end = form.cleaned_data["not_after"]
     messages.success(
         request,
-        (f"Access now ends {end:%d %b %Y} at 23:59 UTC." if end else "Access no longer has an end date.")
+        (f"Access now ends {end:%d %b %Y} at 23:59 UTC{' (shortened)' if form.cleaned_data['shorten'] else ''}."
+         if end else "Access no longer has an end date.")
         + " The edge applies it within a minute, once the new config is uploaded.",
     )
     return _back(site)
