@@ -101,8 +101,11 @@
       var needed = wanted.indexOf(select.value) !== -1;
       row.hidden = !newProvider || !needed;
       // The server marks the fields the rendered preset needs; follow a new choice.
-      var marker = row.querySelector("[data-preset-marker]");
-      if (marker) marker.textContent = (needed ? "required for " : "not used with ") + label;
+      var marker = row.querySelector("label .optional");
+      if (marker) {
+        if (!marker.hasAttribute("data-when")) marker.setAttribute("data-when", marker.textContent);
+        marker.textContent = needed ? "required for " + label : marker.getAttribute("data-when").replace(/^required for .*/, "needed for this preset");
+      }
       var input = row.querySelector("input, select, textarea");
       if (input && marker) input.setAttribute("aria-required", needed ? "true" : "false");
     });

@@ -87,6 +87,7 @@ class ProviderFieldsMixin:
         )
         # Not "optional": _clean_provider requires them in these cases.
         self.fields["provider_client_secret"].needed_when = "needed for Basic or form-post authentication"
+        self.fields["provider_issuer"].needed_when = "needed for generic OpenID Connect"
         self._label_by_preset()
 
     def current_preset(self) -> str:
@@ -103,6 +104,7 @@ class ProviderFieldsMixin:
             field = self.fields[name]
             field.presets = needed_by
             field.preset_required = current in needed_by
+            field.preset_names = ", ".join(dict(presets.CHOICES)[p] for p in needed_by)
 
     @property
     def provider_is_new(self) -> bool:

@@ -74,7 +74,6 @@ class SiteSettingsForm(forms.Form):
                 "One a line, e.g. acme.localhost (no certificate needed for *.localhost on the local stack). "
                 "Leave empty to get the site id under .localhost (acme-q3.localhost, say)."
             )
-            self.fields["acm_certificate_arn"].needed_when = "needed with custom names outside .localhost"
 
     def _checks(self, *names: str) -> bool:
         """Whether a rule across `names` applies: always for a new site; when

@@ -328,11 +328,11 @@ def test_fields_a_preset_needs_are_marked_required_for_it_not_optional(staff_cli
     # Fails on main: Domain, Issuer URL, Directory (tenant) id … were all "optional".
     page = staff_client.get(URL).content.decode()  # Auth0 is the preset shown first
     assert _marker(page, "provider_domain") == "required for Auth0"
-    assert _marker(page, "provider_issuer") == "not used with Auth0"
-    assert 'data-preset-marker' in page.split('<label for="id_provider_tenant_id">', 1)[1].split("</label>", 1)[0]
+    assert _marker(page, "provider_issuer") == "needed for generic OpenID Connect"
+    assert _marker(page, "provider_tenant_id") == "needed for Microsoft Entra ID"
     page = staff_client.post(URL, _data(provider_preset="entra", client="", build=_zip())).content.decode()
     assert _marker(page, "provider_tenant_id") == "required for Microsoft Entra ID"
-    assert _marker(page, "provider_domain") == "not used with Microsoft Entra ID"
+    assert _marker(page, "provider_domain") == "needed for Auth0, Amazon Cognito, Okta"
     assert "optional" not in (_marker(page, "provider_user_pool_id") or "")
 
 
