@@ -95,15 +95,38 @@
     if (!select) return;
     var newProvider = !choice || choice.value === "new";
     document.querySelectorAll("[data-new-provider]").forEach(function (el) { el.hidden = !newProvider; });
+    var label = select.options[select.selectedIndex] ? select.options[select.selectedIndex].text : select.value;
     document.querySelectorAll("[data-presets]").forEach(function (row) {
       var wanted = row.getAttribute("data-presets").split(" ");
-      row.hidden = !newProvider || wanted.indexOf(select.value) === -1;
+      var needed = wanted.indexOf(select.value) !== -1;
+      row.hidden = !newProvider || !needed;
+      // The server marks the fields the rendered preset needs; follow a new choice.
+      var marker = row.querySelector("label .optional");
+      if (marker) {
+        if (!marker.hasAttribute("data-when")) marker.setAttribute("data-when", marker.textContent);
+        marker.textContent = needed ? "required for " + label : marker.getAttribute("data-when").replace(/^required for .*/, "needed for this preset");
+      }
+      var input = row.querySelector("input, select, textarea");
+      if (input && marker) input.setAttribute("aria-required", needed ? "true" : "false");
     });
   }
   document.addEventListener("change", function (event) {
     if (event.target.id === "id_provider_preset" || event.target.id === "id_provider_choice") followPreset();
   });
   followPreset();
+
+  // The error summary: its links move focus to the field (a fragment only scrolls).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) return;
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) return;
+    event.preventDefault();
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+  });
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) summary.focus();
 
   // "Check provider": POST the provider fields, show what discovery found or why it failed.
   document.addEventListener("click", function (event) {

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.text import slugify
 
+from ..local_stack import local_host_for, local_stack
 from ..models import EdgeRelease, IdentityProvider, ProtectedSite
 from .providers import ProviderFieldsMixin
 from .site_settings import SiteSettingsForm
@@ -43,6 +44,7 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         cleaned = super().clean()
         if not self.errors.get("slug") and not cleaned.get("slug") and cleaned.get("client") and cleaned.get("name"):
             cleaned["slug"] = self._free_slug(f"{cleaned['client']}-{cleaned['name']}")
+        self._clean_local_host(cleaned)
         self._clean_settings(cleaned)
         self._clean_config(cleaned)
         self._clean_staged_build(required=True)
@@ -55,6 +57,18 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
 
     def _candidate_release(self, cleaned: dict):
         return cleaned.get("edge_release") or self.fields["edge_release"].queryset.first()
+
+    def _clean_local_host(self, cleaned: dict) -> None:
+        """On the local stack a site without host names gets <slug>.localhost:
+        CloudFront's invented address would not resolve, so the site had no
+        working address at all."""
+        if not local_stack() or cleaned.get("hosts") or self.errors.get("hosts") or not cleaned.get("slug"):
+            return
+        host = local_host_for(cleaned["slug"])
+        if host in ProtectedSite.hosts_in_use():
+            self.add_error("hosts", f"{host} is used by another site: enter a host name under .localhost.")
+            return
+        cleaned["hosts"] = [host]
 
     def provider_preset(self) -> str | None:
         if self.provider_is_new:

@@ -5,7 +5,7 @@ from django.core import signing
 
 from .. import presets
 from ..crypto import SecretUnreadable, secret_decrypt, secret_encrypt
-from ..models import IdentityProvider
+from ..models import IdentityProvider, ProtectedSite
 from ..presets import PresetError
 from ..services.providers import ProviderCheckError, provider_check
 
@@ -21,6 +21,26 @@ PRESET_FIELDS = {
 NEW_PROVIDER = "new"
 
 
+def _usual_provider(count: int) -> str:
+    """The provider choice a new site starts with: the only provider, else
+    the one the newest site signs in with, else a new one."""
+    if count == 1:
+        return str(IdentityProvider.objects.values_list("pk", flat=True).get())
+    if count:
+        latest = ProtectedSite.objects.order_by("-created_at", "-pk").values_list("provider_id", flat=True).first()
+        if latest:
+            return str(latest)
+    return NEW_PROVIDER
+
+
+def _issuer_field(preset: str) -> str | None:
+    """The field staff type the issuer (or what it is made from) into, for this preset."""
+    for name in ("provider_issuer", "provider_tenant_id", "provider_user_pool_id", "provider_domain"):
+        if preset in PRESET_FIELDS[name]:
+            return name
+    return None
+
+
 class ProviderFieldsMixin:
     """The identity provider part of onboarding, also used by "Check provider"."""
 
@@ -29,7 +49,7 @@ class ProviderFieldsMixin:
         self.fields["provider_choice"] = forms.ChoiceField(
             label="Identity provider",
             choices=[(NEW_PROVIDER, "Add a new provider…"), *existing],
-            initial=NEW_PROVIDER,
+            initial=_usual_provider(len(existing)),
             help_text="Reuse a provider another site already signs in with, or add a new one.",
         )
         self.fields["provider_name"] = forms.CharField(
@@ -68,6 +88,23 @@ class ProviderFieldsMixin:
         # Not "optional": _clean_provider requires them in these cases.
         self.fields["provider_client_secret"].needed_when = "needed for Basic or form-post authentication"
         self.fields["provider_issuer"].needed_when = "needed for generic OpenID Connect"
+        self._label_by_preset()
+
+    def current_preset(self) -> str:
+        """The preset the page shows: what was sent, else the initial one."""
+        sent = self.data.get("provider_preset") if self.is_bound else None
+        return sent if sent in dict(presets.CHOICES) else self.fields["provider_preset"].initial
+
+    def _label_by_preset(self) -> None:
+        # Fields a preset needs are marked "required for <preset>" (not
+        # "optional"); gatehouse.js rewrites the marker when the preset changes.
+        current = self.current_preset()
+        self.preset_label = dict(presets.CHOICES)[current]
+        for name, needed_by in PRESET_FIELDS.items():
+            field = self.fields[name]
+            field.presets = needed_by
+            field.preset_required = current in needed_by
+            field.preset_names = ", ".join(dict(presets.CHOICES)[p] for p in needed_by)
 
     @property
     def provider_is_new(self) -> bool:
@@ -140,7 +177,9 @@ class ProviderFieldsMixin:
         try:
             self.provider_metadata = provider_check(provider)
         except ProviderCheckError as exc:
-            self.add_error(None, f"The provider check failed: {exc}")
+            # Beside the field the issuer comes from for this preset (Issuer
+            # URL, Domain, …); Google's is fixed, so it stays on the form.
+            self.add_error(_issuer_field(provider.preset), f"The provider check failed: {exc}")
             return False
         return True
 

@@ -25,10 +25,21 @@ class BuildUploadForm(StagedBuildMixin, forms.Form):
 
 
 class ExtendAccessForm(forms.Form):
+    """Moves the day access ends, later only unless staff confirm shortening it.
+
+    "No end date" is the latest end there is: setting any day on such a site
+    shortens access too.
+    """
+
     not_after = forms.DateField(
         label="Access ends on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="End of this day, UTC. Empty: no end date.",
     )
+    shorten = forms.BooleanField(label="Yes, end access earlier than it ends now", required=False)
+
+    def __init__(self, *args, site: ProtectedSite, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site = site
 
     def clean_not_after(self):
         day = self.cleaned_data["not_after"]
@@ -39,11 +50,33 @@ class ExtendAccessForm(forms.Form):
             raise forms.ValidationError("Pick a day from today on.")
         return end
 
+    def clean(self):
+        cleaned = super().clean()
+        if "not_after" in cleaned and self.shortens(cleaned["not_after"]) and not cleaned.get("shorten"):
+            current = f"{self.site.not_after:%d %b %Y %H:%M} UTC" if self.site.not_after else "no end date"
+            self.add_error(
+                "not_after",
+                f"This ends access earlier than now ({current}). Pick a later day, or tick the box below to shorten it.",
+            )
+            self.asks_to_shorten = True
+        return cleaned
+
+    def shortens(self, end: datetime | None) -> bool:
+        current = self.site.not_after
+        if end is None:
+            return False
+        return current is None or end < current
+
+    asks_to_shorten = False
+
     @classmethod
     def for_site(cls, site: ProtectedSite) -> "ExtendAccessForm":
-        # Suggest a week past today or the current end, whichever is later.
-        base = max(site.not_after or timezone.now(), timezone.now())
-        return cls(initial={"not_after": (base + timedelta(days=7)).date()})
+        # A week past the current end (or past today, if it is over); a site
+        # with no end date keeps it: any day would shorten access.
+        if site.not_after is None:
+            return cls(site=site)
+        base = max(site.not_after, timezone.now())
+        return cls(site=site, initial={"not_after": (base + timedelta(days=7)).date()})
 
 
 class MoveReleaseForm(forms.Form):

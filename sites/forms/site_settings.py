@@ -17,6 +17,7 @@ from edge_runtime.config import (
 )
 
 from .. import presets
+from ..local_stack import host_needs_certificate, local_stack
 from ..models import IdentityProvider, ProtectedSite
 from ..rendering import candidate_config_render
 from .fields import LinesField
@@ -109,6 +110,12 @@ class SiteSettingsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["acm_certificate_arn"].needed_when = "needed with custom names"
+        if local_stack():
+            # The local gateway serves *.localhost names; CloudFront's address does not resolve here.
+            self.fields["hosts"].help_text = (
+                "One a line, e.g. acme.localhost (no certificate needed for *.localhost on the local stack). "
+                "Leave empty to get the site id under .localhost (acme-q3.localhost, say)."
+            )
 
     def _checks(self, *names: str) -> bool:
         """Whether a rule across `names` applies: always for a new site; when
@@ -189,7 +196,7 @@ class SiteSettingsForm(forms.Form):
         hosts = cleaned.get("hosts") or []
         arn = (cleaned.get("acm_certificate_arn") or "").strip()
         if self._checks("hosts", "acm_certificate_arn"):
-            if hosts and not arn:
+            if any(host_needs_certificate(h) for h in hosts) and not arn:
                 self.add_error("acm_certificate_arn", "Custom host names need a certificate in us-east-1 that covers them.")
             elif arn and not _CERT_ARN.match(arn):
                 self.add_error("acm_certificate_arn", "Enter an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:…:certificate/…).")

@@ -13,6 +13,7 @@ from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveRelea
 from edge_runtime.config import FIELDS_SINCE
 
 from .. import presets
+from ..local_stack import LOCAL_SUFFIX, local_stack
 from ..models import SIGN_OUT_PATH, Build, ProtectedSite
 from ..services import provisioning, site_actions
 from ..services.keys import session_keys_revoke
@@ -82,6 +83,9 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         # "Anyone who signs in" at Google is anyone with a Google account.
         "open_to_every_google_account": site.allow_any_user and site.provider.preset == presets.GOOGLE,
         "email_proof_needs_release": _email_proof_needs_release(site),
+        # moto's CloudFront address does not resolve: say what gives the site one that does.
+        "no_local_address": local_stack() and bool(site.config_hosts)
+        and not any(h.endswith(LOCAL_SUFFIX) for h in site.config_hosts),
     }
     context.update(forms)
     return context
@@ -161,7 +165,7 @@ def site_build_upload(request, slug):
 @staff_required
 def site_extend(request, slug):
     site = site_or_404(slug)
-    form = ExtendAccessForm(request.POST)
+    form = ExtendAccessForm(request.POST, site=site)
     if not form.is_valid():
         return render(request, "sites/site.html", site_context(site, extend_form=form), status=400)
     try:
@@ -172,7 +176,8 @@ def site_extend(request, slug):
     end = form.cleaned_data["not_after"]
     messages.success(
         request,
-        (f"Access now ends {end:%d %b %Y} at 23:59 UTC." if end else "Access no longer has an end date.")
+        (f"Access now ends {end:%d %b %Y} at 23:59 UTC{' (shortened)' if form.cleaned_data['shorten'] else ''}."
+         if end else "Access no longer has an end date.")
         + " The edge applies it within a minute, once the new config is uploaded.",
     )
     return _back(site)

@@ -1,7 +1,7 @@
 """The site page and its actions, builds, and edge releases."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -86,6 +86,8 @@ def test_disable_and_enable_publish_the_switch(staff_client, live_site, django_c
 
 
 def test_extend_access_moves_the_expiry(staff_client, live_site, django_capture_on_commit_callbacks):
+    # An end to extend: on a site with no end date any day shortens access (see below).
+    ProtectedSite.objects.filter(pk=live_site.pk).update(not_after=timezone.now() + timedelta(days=3))
     day = (timezone.now() + timedelta(days=30)).date()
     _post(staff_client, _url("extend", live_site), {"not_after": day.isoformat()}, capture=django_capture_on_commit_callbacks)
     live_site.refresh_from_db()
@@ -98,6 +100,45 @@ def test_extend_access_refuses_a_day_in_the_past(staff_client, live_site):
     response = staff_client.post(_url("extend", live_site), {"not_after": date(2001, 1, 1).isoformat()})
     assert response.status_code == 400
     assert "Pick a day from today on." in response.content.decode()
+
+
+def test_extend_access_on_a_site_with_no_end_date_keeps_it_and_says_so(staff_client, live_site):
+    # Fails on main: the field was prefilled with a day a week out, so one click ended open access.
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    extend = page.split('id="action-extend"', 1)[1].split("</form>", 1)[0]
+    assert "Access ends now: <strong>no end date</strong>" in extend
+    assert re.search(r'<input type="date" name="not_after"(?![^>]*value=)[^>]*>', extend)
+
+
+def test_extend_access_shows_the_current_end_beside_the_field(staff_client, live_site):
+    ProtectedSite.objects.filter(pk=live_site.pk).update(not_after=datetime(2031, 5, 20, 23, 59, 59, tzinfo=UTC))
+    page = staff_client.get(_url("site", live_site)).content.decode()
+    extend = page.split('id="action-extend"', 1)[1].split("</form>", 1)[0]
+    assert "20 May 2031" in extend.split("Access ends now:", 1)[1].split("</p>", 1)[0]
+    assert 'value="2031-05-27"' in extend
+
+
+@pytest.mark.parametrize("current", [None, timedelta(days=30)])
+def test_extend_access_never_silently_moves_the_end_earlier(staff_client, live_site, current, django_capture_on_commit_callbacks):
+    # Fails on main: an earlier day (or any day on a site with no end) was saved as an "extension".
+    end = timezone.now() + current if current else None
+    ProtectedSite.objects.filter(pk=live_site.pk).update(not_after=end)
+    day = (timezone.now() + timedelta(days=7)).date()
+    response = staff_client.post(_url("extend", live_site), {"not_after": day.isoformat()})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert re.search(r'<p class="error" id="id_not_after_error">This ends access earlier than now', page)
+    assert 'name="shorten"' in page
+    live_site.refresh_from_db()
+    assert live_site.not_after == end
+
+    # Shortening on purpose: ticked, it goes through and says so.
+    response = _post(staff_client, _url("extend", live_site), {"not_after": day.isoformat(), "shorten": "on"},
+                     capture=django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    live_site.refresh_from_db()
+    assert live_site.not_after.date() == day
+    assert "(shortened)" in staff_client.get(response["Location"]).content.decode()
 
 
 def test_a_refused_build_upload_keeps_nothing_staged_and_says_why(staff_client, live_site, provisioning_calls):
