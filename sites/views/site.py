@@ -277,23 +277,6 @@ def build_make_live(request, slug, build_id):
     return redirect("sites:builds", slug=site.slug)
 
 
-# How the success message names each changed setting.
-SETTING_NAMES = {
-    "hosts": "custom host names",
-    "acm_certificate_arn": "certificate",
-    "allow_any_user": "who gets in",
-    "emails": "allowed emails",
-    "email_domains": "allowed email domains",
-    "groups_claim": "groups claim",
-    "groups": "allowed groups",
-    "session_lifetime": "session lifetime",
-    "not_before": "access start",
-    "not_after": "access end",
-    "public_paths": "public paths",
-    "spa_mode": "single-page app mode",
-}
-
-
 @staff_required
 def site_edit(request, slug):
     site = site_or_404(slug)
@@ -312,7 +295,7 @@ def site_edit(request, slug):
             if not changed:
                 messages.info(request, "Nothing changed, so nothing was published.")
                 return _back(site)
-            names = ", ".join(SETTING_NAMES.get(name, name) for name in changed)
+            names = ", ".join(presenters.SETTING_NAMES.get(name, name) for name in changed)
             text = f"Saved ({names}) as a new config revision; it takes effect at the edge within about a minute."
             if site_actions.CLOUDFRONT_SETTINGS & set(changed) and site.distribution_id:
                 # CloudFront only answers for a name once the distribution lists it.
