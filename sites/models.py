@@ -216,6 +216,12 @@ class ProtectedSite(models.Model):
 
     class Meta:
         ordering = ["client", "name"]
+        # Staff roles (sites/roles.py): each group holds its role's permission and those below.
+        permissions = [
+            ("view_console", "Can read every console page"),
+            ("operate_sites", "Can onboard, upload builds, edit access, redeploy"),
+            ("administer_sites", "Can delete, disable, manage providers and releases"),
+        ]
         indexes = [
             models.Index(fields=["status"]),
             models.Index(fields=["client", "name"]),
