@@ -39,9 +39,7 @@ class SentTasks(list):
         return [args for task, args, _ in self if task == name]
 
 
-@pytest.fixture
-def sent_tasks(monkeypatch):
-    """Record Celery sends instead of putting them on a broker."""
+def record_sends(monkeypatch) -> SentTasks:
     from celery.app.task import Task
 
     sent = SentTasks()
@@ -51,6 +49,16 @@ def sent_tasks(monkeypatch):
 
     monkeypatch.setattr(Task, "apply_async", apply_async)
     return sent
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """Record Celery sends instead of putting them on a broker.
+
+    Only for tests about what is enqueued: a test of retries or failures runs
+    the task for real (`task.apply()`, or the worker in tests/fixtures/worker.py).
+    """
+    return record_sends(monkeypatch)
 
 
 class FakeConfigBucket:
@@ -117,11 +125,17 @@ def provider(db):
 
 
 @pytest.fixture
-def site(provider, sent_tasks, django_capture_on_commit_callbacks):
-    """Acme's demo, created the way the console creates sites, first revision made."""
+def site(provider, django_capture_on_commit_callbacks):
+    """Acme's demo, created the way the console creates sites, first revision made.
+
+    Its first upload's send is recorded and dropped while it is created, and
+    only then: the test itself runs with Celery's own apply_async unless it
+    asks for `sent_tasks`.
+    """
     from sites.services.sites import site_create
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with pytest.MonkeyPatch.context() as patch, django_capture_on_commit_callbacks(execute=True):
+        record_sends(patch)
         s = site_create(
             client="Acme",
             name="Demo",
@@ -131,5 +145,4 @@ def site(provider, sent_tasks, django_capture_on_commit_callbacks):
             emails=["Ann@Client.example"],
             email_domains=["consultancy.example"],
         )
-    sent_tasks.clear()
     return s
