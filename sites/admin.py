@@ -67,20 +67,32 @@ class IdentityProviderForm(forms.ModelForm):
             self.fields[name].required = False
 
     def _post_clean(self):
-        # The check needs the instance filled from the form, which Django
-        # only does here, after clean().
+        # Validation only: no network I/O here (full_clean runs whenever
+        # .errors is read). The discovery check is check_provider(), after.
         super()._post_clean()
         if self.errors:
             return
         if self.cleaned_data.get("client_secret"):
             self.instance.client_secret = self.cleaned_data["client_secret"]
-        if self.cleaned_data.get("check_now"):
-            try:
-                provider_check(self.instance)
-            except ProviderCheckError as exc:
-                self.add_error(None, str(exc))
-        elif not self.instance.issuer:
+        if not self.cleaned_data.get("check_now") and not self.instance.issuer:
             self.add_error("issuer", "Enter the issuer, or let the check fill it from the preset.")
+
+    def check_provider(self) -> bool:
+        """Fetch discovery and keys into the instance when asked; a failure goes beside the issuer."""
+        if not self.cleaned_data.get("check_now"):
+            return True
+        try:
+            provider_check(self.instance)
+        except ProviderCheckError as exc:
+            self.add_error("issuer", f"The provider check failed: {exc}")
+            return False
+        return True
+
+    def is_valid(self) -> bool:
+        # The admin's view saves whatever is_valid() passes, with no hook in
+        # between: the check runs here as its own step once validation has
+        # passed, so a failure is a field error and nothing is saved.
+        return super().is_valid() and self.check_provider()
 
 
 @admin.register(IdentityProvider)

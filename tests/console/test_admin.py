@@ -193,3 +193,45 @@ def test_deployments_releases_and_revisions_are_read_only(client, boss, site, mo
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert client.post(reverse(f"admin:sites_{model}_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
     assert type(row).objects.filter(pk=row.pk).exists()
+
+
+def test_validating_the_provider_form_fetches_nothing_and_the_check_runs_after(db, monkeypatch):
+    from sites.admin import IdentityProviderForm
+    from sites.services import providers
+
+    fetched = []
+    real = providers.provider_discover
+    monkeypatch.setattr(providers, "provider_discover", lambda **kwargs: fetched.append(kwargs["issuer"]) or real(**kwargs))
+    form = IdentityProviderForm(provider_form("http://127.0.0.1:9"))
+    assert not form.errors  # full_clean: validation only
+    assert fetched == []
+    assert form.check_provider() is False
+    assert fetched == ["http://127.0.0.1:9"] and "unreachable" in form.errors["issuer"][0]
+
+
+def test_a_failed_provider_check_in_the_admin_is_shown_beside_the_issuer_and_saves_nothing(client, boss):
+    from sites.models import IdentityProvider
+
+    client.force_login(boss)
+    response = client.post(reverse("admin:sites_identityprovider_add"), provider_form("http://127.0.0.1:9"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["issuer"] and "The provider check failed" in errors["issuer"][0]
+    assert not IdentityProvider.objects.filter(name="Local").exists()
+
+
+def test_a_provider_saved_without_the_check_fetches_nothing(client, boss, monkeypatch):
+    from sites.models import IdentityProvider
+    from sites.services import providers
+
+    monkeypatch.setattr(providers, "provider_discover", lambda **kwargs: pytest.fail("fetched without check_now"))
+    client.force_login(boss)
+    form = provider_form(
+        "https://idp.example/",
+        check_now="",
+        authorization_endpoint="https://idp.example/authorize",
+        token_endpoint="https://idp.example/token",
+    )
+    response = client.post(reverse("admin:sites_identityprovider_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert IdentityProvider.objects.get(name="Local").issuer == "https://idp.example/"
