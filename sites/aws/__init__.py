@@ -81,6 +81,7 @@ from .s3 import (
     build_object_put,
     config_bucket_ensure,
     config_object_delete,
+    config_object_digest,
     config_object_key,
     config_object_put,
     not_found_page_put,

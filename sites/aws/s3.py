@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -127,6 +128,17 @@ def config_object_put(*, host: str, body: bytes) -> str:
         SSEKMSKeyId=config_key_alias(),
     )
     return response.get("VersionId") or ""
+
+
+def config_object_digest(*, host: str) -> str | None:
+    """The sha256 of one host's config object as S3 holds it; None when there is none."""
+    try:
+        response = _call(client("s3"), "get_object", Bucket=config_bucket_name(), Key=config_object_key(host))
+    except AwsError as exc:
+        if _not_found(exc):
+            return None
+        raise
+    return hashlib.sha256(response["Body"].read()).hexdigest()
 
 
 def config_object_delete(*, host: str) -> None:

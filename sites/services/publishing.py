@@ -38,12 +38,13 @@ class UploadBusy(Exception):
     """An older revision of the same site is uploading; try again shortly."""
 
 
-def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
-    """Make a new revision if the site's config changed, and enqueue its upload.
+def config_publish(*, site_id: int, actor=None, reason: str = "", force: bool = False) -> ConfigRevision | None:
+    """Make a new revision if the site's config changed (or `force`), and enqueue its upload.
 
     Returns the new revision, or None when nothing changed (or the site is
     gone or being torn down). Raises edge ConfigError when the site's settings
-    make a config the edge cannot read.
+    make a config the edge cannot read. `force` is for putting S3 right when
+    its object no longer matches the last upload (config_drift --fix).
     """
     with transaction.atomic():
         # The lock orders concurrent publishes of one site, so revision
@@ -62,7 +63,7 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
         latest = site.revisions.order_by("-number").only("number", "sha256", "upload_status").first()
         # The same content again is no change, unless its upload failed for
         # good: then saving again is how staff ask for another try.
-        if latest is not None and latest.sha256 == digest and latest.upload_status != Status.FAILED:
+        if not force and latest is not None and latest.sha256 == digest and latest.upload_status != Status.FAILED:
             return None
         revision = ConfigRevision.objects.create(
             site=site,
@@ -84,10 +85,10 @@ def config_publish(*, site_id: int, actor=None, reason: str = "") -> ConfigRevis
     return revision
 
 
-def config_publish_checked(*, site_id: int, actor=None, reason: str = "") -> ConfigRevision | None:
+def config_publish_checked(*, site_id: int, actor=None, reason: str = "", force: bool = False) -> ConfigRevision | None:
     """config_publish where a config the edge cannot read is recorded (Activity), not raised."""
     try:
-        return config_publish(site_id=site_id, actor=actor, reason=reason)
+        return config_publish(site_id=site_id, actor=actor, reason=reason, force=force)
     except ConfigError as exc:
         site = ProtectedSite.objects.filter(pk=site_id).first()
         log.warning("site %s: config not published: %s", site_id, exc)

@@ -61,6 +61,17 @@ def sent_tasks(monkeypatch):
     return record_sends(monkeypatch)
 
 
+@pytest.fixture
+def tasks_run_in_place():
+    """Sends run the task in place through apply(): Celery's own retry policy, no patched apply_async."""
+    from celery import current_app
+
+    previous = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = previous
+
+
 class FakeConfigBucket:
     """Stands in for sites.aws' config-object functions, recording each call."""
 

@@ -8,7 +8,7 @@ worker process in tests/console/test_worker_killed.py.
 """
 
 import pytest
-from celery import current_app, signals
+from celery import signals
 
 from sites import tasks
 from sites.models import Deployment
@@ -62,15 +62,6 @@ def retries_seen():
     signals.task_retry.connect(on_retry, weak=False)
     yield seen
     signals.task_retry.disconnect(on_retry)
-
-
-@pytest.fixture
-def tasks_run_in_place():
-    """Sends run the task in place through apply(): the sweep's own send, Celery's retry policy, no patched apply_async."""
-    previous = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = previous
 
 
 def test_a_config_upload_retries_on_its_own_backoff_policy(aws, site, retries_seen):
