@@ -68,7 +68,7 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
         "put_bucket_versioning": "s3:PutBucketVersioning", "put_bucket_encryption": "s3:PutEncryptionConfiguration",
         "put_bucket_policy": "s3:PutBucketPolicy", "put_object": "s3:PutObject", "delete_object": "s3:DeleteObject",
         "list_object_versions": "s3:ListBucketVersions", "delete_objects": "s3:DeleteObject",
-        "delete_bucket": "s3:DeleteBucket",
+        "delete_bucket": "s3:DeleteBucket", "get_object": "s3:GetObject",
         # CopyObject reads its source (the build's 404.html) and writes its target (PutObject, granted too).
         "copy_object": "s3:GetObject",
     }
