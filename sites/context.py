@@ -1,9 +1,18 @@
-"""Who changed something, and why, for saves that start config publishing.
+"""Who changed something, and why, for saves that start config publishing; and which chain it is part of.
 
 Views, the admin and tasks wrap their writes in `change_context(...)`; a save
 from anywhere else (the shell, a migration) is recorded as "system".
+
+A chain is one action and everything it sets off: the request that starts
+it, the deployment it records, that deployment's steps in the worker, the
+config revisions they publish. Its id is written on every Activity row (and
+on the Deployment), so the Activity page shows each action once without
+guessing which rows belong together. The outermost `change_context` (or a
+deployment start) begins one; a Deployment keeps it for its runs; a task sent
+through `sites.enqueue` carries it in a message header.
 """
 
+import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -16,6 +25,31 @@ class Change:
 
 
 _current: ContextVar[Change] = ContextVar("gatehouse_change", default=Change())
+_chain: ContextVar[str] = ContextVar("gatehouse_chain", default="")
+
+# The message header a task's chain id travels in (sites.enqueue sets it, sites.tasks reads it).
+CHAIN_HEADER = "gatehouse_chain"
+
+
+@contextmanager
+def chain(chain_id: str = ""):
+    """Rows recorded inside belong to chain `chain_id`; without one, the current chain, or a new one."""
+    value = chain_id or _chain.get() or uuid.uuid4().hex
+    token = _chain.set(value)
+    try:
+        yield value
+    finally:
+        _chain.reset(token)
+
+
+def current_chain() -> str:
+    """The current chain's id, "" outside any."""
+    return _chain.get()
+
+
+def chain_adopt(chain_id: str) -> None:
+    """Set the chain a task's message carried (a worker runs one task at a time per process)."""
+    _chain.set(chain_id or "")
 
 
 @contextmanager
@@ -24,7 +58,8 @@ def change_context(*, actor=None, reason: str = ""):
         actor = None
     token = _current.set(Change(actor=actor, reason=reason))
     try:
-        yield
+        with chain():
+            yield
     finally:
         _current.reset(token)
 

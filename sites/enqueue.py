@@ -11,6 +11,8 @@ from functools import partial
 from celery import current_app
 from django.db import transaction
 
+from .context import CHAIN_HEADER, current_chain
+
 DEPLOYMENT_RUN = "sites.tasks.deployment_run_task"
 REVISION_UPLOAD = "sites.tasks.revision_upload_task"
 CONFIG_PUBLISH = "sites.tasks.config_publish_task"
@@ -18,8 +20,13 @@ TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH)
 
 
 def task_send(name: str, *args, **options) -> None:
-    """Send task `name` with positional `args` now (`options`: countdown and the like)."""
-    current_app.signature(name, args=args).apply_async(**options)
+    """Send task `name` with positional `args` now (`options`: countdown and the like).
+
+    The message carries the current chain (sites.context), so what the task
+    records joins the action that sent it.
+    """
+    headers = {CHAIN_HEADER: current_chain()} if current_chain() else {}
+    current_app.signature(name, args=args).apply_async(headers=headers, **options)
 
 
 def task_send_on_commit(name: str, *args, **options) -> None:

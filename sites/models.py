@@ -1,5 +1,6 @@
 import json
 import secrets as pysecrets
+import uuid
 from base64 import urlsafe_b64encode
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from edge_runtime.config import CURRENT_SCHEMA_VERSION, is_host_name
 from edge_runtime.settings import origin_for
 
 from . import presets
+from .context import current_chain
 from .crypto import secret_decrypt, secret_encrypt
 
 CALLBACK_PATH = "/_gatehouse/callback"
@@ -421,6 +423,9 @@ class Deployment(models.Model):
     # its steps side by side. A lease a dead worker left lapses at lease_until.
     lease_owner = models.CharField(max_length=100, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The chain (sites.context) of the action that started it: every run
+    # records its Activity rows in it, in the worker and after a sweep's resume.
+    chain_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     message = models.TextField(blank=True)
 
     class Meta:
@@ -540,6 +545,10 @@ class Activity(models.Model):
     verb = models.CharField(max_length=64)
     detail = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
+    # The action this row is part of (sites.context.chain): the Activity page
+    # folds a chain's rows on one site into one item. Blank on rows older
+    # than the field: each is an item of its own.
+    chain_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -557,6 +566,8 @@ class Activity(models.Model):
     @classmethod
     def record(cls, *, verb: str, site: ProtectedSite | None = None, actor=None, detail: str = "") -> "Activity":
         return cls.objects.create(
+            # Outside any chain (the shell, a command), a row is an action of its own.
+            chain_id=current_chain() or uuid.uuid4().hex,
             verb=verb,
             site=site,
             site_slug=site.slug if site else "",

@@ -3,14 +3,15 @@
 The services record Activity rows as they happen: one per step, each
 credited to the person who started the chain (a redeploy writes
 ``site.redeploy``, ``config.revision`` and ``redeploy.done``, all as that
-person). Here the rows of one action are folded back into one item ("alice
+person) and each carrying the chain's id (``sites.context.chain``). Here the
+rows of one chain on one site are folded back into one item ("alice
 redeployed Q3 prototype · finished"), sites are named by their name and
 builds by their number within the site.
 """
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
@@ -36,31 +37,6 @@ SETTING_NAMES = {
     "disabled": "on/off switch",
     "live_build_id": "live build",
 }
-
-# A follow-up row belongs to the chain its starting row began: which
-# starting verbs each follow-up can finish.
-CHAIN_HEADS = {
-    "site.live": {"site.provision"},
-    "provision.failed": {"site.provision"},
-    "redeploy.done": {"site.redeploy"},
-    "redeploy.failed": {"site.redeploy"},
-    "edge_release.done": {"site.move_release"},
-    "edge_release.failed": {"site.move_release"},
-    "build.live": {"build.upload"},
-    "build.failed": {"build.upload"},
-    "site.deleted": {"site.teardown"},
-    "teardown.failed": {"site.teardown"},
-    "edge_release.published": {"edge_release.publish"},
-}
-# Rows that only say what a change led to: they join the change before them.
-CONSEQUENCES = {"config.revision", "config.invalid"}
-# Rows written by the same request within this belong to one action (onboarding
-# writes site.create, site.provision and build.upload together).
-SAME_REQUEST = timedelta(seconds=5)
-# How far either side of a page the log is read to find the rest of a chain.
-CHAIN_REACH = timedelta(hours=6)
-# At most this many rows around a page are read for that (a busy hour must not read the whole log).
-CONTEXT_LIMIT = 5000
 
 BUILD_RE = re.compile(r"\bbuild (\d+)\b")
 REVISION_RE = re.compile(r"^revision (\d+): (.*)$", re.S)
@@ -109,31 +85,33 @@ class ActivityItem:
         return [row.verb for row in self.rows]
 
 
+# Rows that finish what another row started: shown as that action's outcome,
+# or, when their start is not in the log, as an automatic step of Gatehouse's.
+FOLLOW_UPS = {"site.live", "redeploy.done", "edge_release.done", "site.deleted", "edge_release.published"}
+
+
 def _is_follow_up(row: Activity) -> bool:
     if row.verb == "build.live":
         # "build 7" from the upload finishing; "build 7 made live" is a person's rollback.
         return bool(re.fullmatch(r"build \d+", row.detail or ""))
-    return row.verb in CHAIN_HEADS or row.verb.endswith(".failed")
-
-
-def _heads_for(row: Activity) -> set[str]:
-    return CHAIN_HEADS.get(row.verb, set())
+    return row.verb in FOLLOW_UPS or row.verb.endswith(".failed")
 
 
 def activity_items(entries: list[Activity]) -> list[ActivityItem]:
     """The page's rows as actions, newest first.
 
-    Every row on the page ends up in exactly one item, shown where the row
-    that started it is: a follow-up whose start is on another page is shown
-    there. The chains are found in the log around the page (one query), and
-    build numbers and site names in one query each, whatever the row count.
+    An action is the rows of one chain on one site. Every row on the page
+    ends up in exactly one item, shown where the chain's first row is: a
+    follow-up whose start is on another page is shown there. The rest of each
+    chain, build numbers and site names take one query each, whatever the
+    row count.
     """
     if not entries:
         return []
     on_page = {row.pk for row in entries}
-    context = _context_rows(entries)
-    builds = _builds_for(context)
-    items = _group(context)
+    rows = _chain_rows(entries)
+    builds = _builds_for(rows)
+    items = _group(rows)
     shown = [item for item in items if item.head.pk in on_page]
     for item in shown:
         _describe(item, builds)
@@ -141,85 +119,24 @@ def activity_items(entries: list[Activity]) -> list[ActivityItem]:
     return shown
 
 
-def _context_rows(entries: list[Activity]) -> list[Activity]:
-    slugs = {row.site_slug for row in entries}
-    start = min(row.at for row in entries) - CHAIN_REACH
-    end = max(row.at for row in entries) + CHAIN_REACH
+def _chain_rows(entries: list[Activity]) -> list[Activity]:
+    """The page's rows and every other row of their chains, oldest first."""
     rows = {row.pk: row for row in entries}
-    nearby = Activity.objects.select_related("actor", "site").filter(at__gte=start, at__lte=end, site_slug__in=slugs)
-    nearby = nearby.order_by("-at", "-pk")[:CONTEXT_LIMIT]
-    for row in nearby:
+    chains = {row.chain_id for row in entries if row.chain_id}
+    slugs = {row.site_slug for row in entries}
+    # By site too: a roll-out is one chain across every site, and only these sites' rows are shown.
+    for row in Activity.objects.select_related("actor", "site").filter(chain_id__in=chains, site_slug__in=slugs):
         rows.setdefault(row.pk, row)
     return sorted(rows.values(), key=lambda row: (row.at, row.pk))
 
 
 def _group(rows: list[Activity]) -> list[ActivityItem]:
-    items: list[ActivityItem] = []
-    open_items: dict[str, list[ActivityItem]] = {}  # by site slug, oldest first
-
+    items: dict[tuple, ActivityItem] = {}
     for row in rows:
-        candidates = open_items.setdefault(row.site_slug, [])
-        item = None
-        if _is_follow_up(row):
-            heads = _heads_for(row)
-            kind = row.verb.rsplit(".", 1)[0] if row.verb.endswith(".failed") else ""
-            for candidate in reversed(candidates):
-                verbs = set(candidate.verbs)
-                if heads & verbs or (kind and _starts_kind(verbs, kind)):
-                    if row.verb == "build.live" and not any(
-                        r.verb == "build.upload" and r.detail == row.detail for r in candidate.rows
-                    ):
-                        continue
-                    item = candidate
-                    break
-        elif row.verb in CONSEQUENCES:
-            if candidates and row.at - candidates[-1].rows[-1].at <= SAME_REQUEST:
-                item = candidates[-1]
-            else:
-                # Published by a deployment step later on: the action whose deployment is still running.
-                item = next((c for c in reversed(candidates) if _chain_open(c)), None)
-        elif candidates:
-            last = candidates[-1]
-            if (
-                row.actor_id == last.head.actor_id
-                and row.at - last.head.at <= SAME_REQUEST
-                and row.verb in ABSORBED.get(last.head.verb, ())
-                and row.verb not in last.verbs
-            ):
-                item = last
-        if item is None:
-            item = ActivityItem(head=row)
-            items.append(item)
-            candidates.append(item)
-        item.rows.append(row)
-    return items
-
-
-# Starting rows that the same request writes as part of a larger action.
-ABSORBED = {
-    "site.create": {"site.provision", "build.upload"},
-    "site.settings": {"site.redeploy"},
-}
-
-_KIND_HEADS = {
-    "provision": {"site.provision"},
-    "redeploy": {"site.redeploy"},
-    "edge_release": {"site.move_release"},
-    "build": {"build.upload"},
-    "teardown": {"site.teardown"},
-    "config": set(),
-}
-
-
-def _starts_kind(verbs: set[str], kind: str) -> bool:
-    return bool(_KIND_HEADS.get(kind, set()) & verbs)
-
-
-def _chain_open(item: ActivityItem) -> bool:
-    """Whether a deployment the item started has not reported its end yet."""
-    started = [v for v in item.verbs if v in {"site.provision", "site.redeploy", "site.move_release", "build.upload", "site.teardown"}]
-    ended = [v for v in item.verbs if v in CHAIN_HEADS or v.endswith(".failed")]
-    return len(ended) < len(started)
+        # A row older than chain ids is an action of its own.
+        key = (row.chain_id, row.site_slug) if row.chain_id else ("", row.pk)
+        items.setdefault(key, ActivityItem(head=row)).rows.append(row)
+    return list(items.values())
 
 
 def _builds_for(rows: list[Activity]) -> dict[int, Build]:

@@ -4,13 +4,30 @@ Tasks import services, never the other way round: a service that starts
 background work names the task in sites.enqueue.
 """
 
-from celery import shared_task
+from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
 from django.contrib.auth import get_user_model
 
 from . import aws
+from .context import CHAIN_HEADER, chain_adopt
 from .services import providers as provider_services
 from .services import edge_logs, provisioning, publishing
+
+
+@signals.task_prerun.connect(dispatch_uid="gatehouse.chain_from_message")
+def _chain_from_message(task=None, **kwargs):
+    # A task sent through sites.enqueue carries its sender's chain; one without
+    # (beat, a sweep) starts none and each row it records stands alone.
+    request = getattr(task, "request", None)
+    if request is None or getattr(request, "is_eager", False):
+        return  # run in place: the sender's chain is already current
+    chain_adopt(getattr(request, CHAIN_HEADER, None) or (getattr(request, "headers", None) or {}).get(CHAIN_HEADER) or "")
+
+
+@signals.task_postrun.connect(dispatch_uid="gatehouse.chain_forget")
+def _chain_forget(task=None, **kwargs):
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        chain_adopt("")
 
 
 @shared_task(

@@ -18,6 +18,7 @@ from edge_runtime.config import ConfigError
 from edge_runtime.config import validate as edge_validate
 
 from .. import aws, enqueue
+from ..context import chain, current_chain
 from ..models import Activity, ConfigRevision, ProtectedSite
 from ..rendering import (
     SecretMismatch,
@@ -142,12 +143,14 @@ class _PublishBatch:
     def __call__(self) -> None:
         self.done = True
         published: set[int] = set()
-        for site_ids, actor, reason in self.pending:
-            # The first change of a site names who and why, as it always did.
+        for site_ids, actor, reason, chain_id in self.pending:
+            # The first change of a site names who and why, as it always did,
+            # and its revision joins that change's chain.
             for site_id in site_ids() if callable(site_ids) else site_ids:
                 if site_id not in published:
                     published.add(site_id)
-                    config_publish_safely(site_id=site_id, actor=actor, reason=reason)
+                    with chain(chain_id):
+                        config_publish_safely(site_id=site_id, actor=actor, reason=reason)
 
 
 def config_publish_on_commit(*, site_ids, actor=None, reason: str = "") -> None:
@@ -159,7 +162,7 @@ def config_publish_on_commit(*, site_ids, actor=None, reason: str = "") -> None:
     if not connection.in_atomic_block:
         # Autocommit: the change is committed already.
         batch = _PublishBatch()
-        batch.pending.append((site_ids, actor, reason))
+        batch.pending.append((site_ids, actor, reason, current_chain()))
         batch()
         return
     batch = getattr(connection, "_gatehouse_publish_batch", None)
@@ -169,7 +172,7 @@ def config_publish_on_commit(*, site_ids, actor=None, reason: str = "") -> None:
         batch = _PublishBatch()
         connection._gatehouse_publish_batch = batch
         transaction.on_commit(batch)
-    batch.pending.append((site_ids, actor, reason))
+    batch.pending.append((site_ids, actor, reason, current_chain()))
 
 
 @dataclass(frozen=True)

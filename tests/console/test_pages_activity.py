@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from sites.context import change_context
 from sites.models import Activity, Build, ProtectedSite
 from sites.services import site_actions
 from sites.services.provisioning import build_upload_start, site_provision_start, site_redeploy_start
@@ -31,8 +32,8 @@ def _stage():
 
 
 def _onboard(provider, actor, *, slug, name, capture):
-    """What the onboarding view does, in one request."""
-    with capture(execute=True):
+    """What the onboarding view does, in one request (views/onboard.py: one change context, so one chain)."""
+    with capture(execute=True), change_context(actor=actor, reason="site onboarded"):
         site = site_create(actor=actor, reason="site onboarded", client="Acme", name=name, slug=slug, provider=provider, allow_any_user=True)
         provisioning = site_provision_start(site=site, actor=actor)
         upload = build_upload_start(site=site, staged_name=_stage(), actor=actor)
@@ -132,17 +133,79 @@ def test_a_revision_a_running_deployment_publishes_joins_that_deployment_not_the
     Activity.objects.all().delete()
     t0 = timezone.now() - timedelta(minutes=5)
 
-    def row(verb, actor, seconds, detail=""):
-        Activity.objects.create(verb=verb, site=site, site_slug=site.slug, actor=actor, detail=detail, at=t0 + timedelta(seconds=seconds))
+    def row(verb, actor, seconds, detail="", *, chain):
+        Activity.objects.create(
+            verb=verb, site=site, site_slug=site.slug, actor=actor, detail=detail, at=t0 + timedelta(seconds=seconds), chain_id=chain
+        )
 
-    row("site.redeploy", alice, 0)
-    row("site.disable", bob, 20, "site disabled")
-    row("config.revision", bob, 20.2, "revision 4: site disabled")
-    row("config.revision", alice, 90, "revision 5: redeployed")
-    row("redeploy.done", alice, 91)
+    row("site.redeploy", alice, 0, chain="redeploy")
+    row("site.disable", bob, 20, "site disabled", chain="disable")
+    row("config.revision", bob, 20.2, "revision 4: site disabled", chain="disable")
+    row("config.revision", alice, 90, "revision 5: redeployed", chain="redeploy")
+    row("redeploy.done", alice, 91, chain="redeploy")
     page, verbs = _items(staff_client)
     assert verbs == ["site.disable", "site.redeploy"]
     items = re.findall(r'<li class="feed-item".*?</li>', page, re.S)
     assert "bob disabled Demo" in _text(items[0]) and "config revision 4" in _text(items[0])
     assert "alice redeployed Demo" in _text(items[1])
     assert "config revision 5" in _text(items[1]) and "finished" in _text(items[1])
+
+
+def test_a_deployment_that_finishes_hours_after_its_start_is_still_one_item(
+    aws, staff_client, site, alice, django_capture_on_commit_callbacks, sent_tasks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=True):
+        drive(site_provision_start(site=site, actor=alice))
+    Activity.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment = site_redeploy_start(site=site, actor=alice)
+    # CloudFront (or a sweep's resume) took hours: the start is far from its end in the log.
+    Activity.objects.filter(verb="site.redeploy").update(at=timezone.now() - timedelta(hours=9))
+    with django_capture_on_commit_callbacks(execute=True):
+        drive(deployment)
+    page, verbs = _items(staff_client)
+    assert verbs == ["site.redeploy"]
+    assert "alice redeployed Demo" in _text(page) and "finished" in _text(page)
+    assert "Demo · finished" not in _text(page)
+    assert set(Activity.objects.values_list("chain_id", flat=True)) == {deployment.chain_id}
+
+
+def test_two_actions_by_one_person_seconds_apart_are_two_items(staff_client, site, alice, django_capture_on_commit_callbacks):
+    Activity.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        site_actions.site_disable(site=site, actor=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        site_actions.site_enable(site=ProtectedSite.objects.get(pk=site.pk), actor=alice)
+    page, verbs = _items(staff_client)
+    assert verbs == ["site.enable", "site.disable"]
+    items = re.findall(r'<li class="feed-item".*?</li>', page, re.S)
+    assert "config revision 3" in _text(items[0]) and "config revision 2" in _text(items[1])
+
+
+def test_a_revision_an_upload_publishes_joins_that_upload_not_a_redeploy_someone_started_since(
+    aws, staff_client, site, alice, bob, django_capture_on_commit_callbacks, sent_tasks
+):
+    capture = django_capture_on_commit_callbacks
+    with capture(execute=True):
+        drive(site_provision_start(site=site, actor=alice))
+    Activity.objects.all().delete()
+    with capture(execute=True):
+        upload = build_upload_start(site=site, staged_name=_stage(), actor=alice)
+    with capture(execute=True):
+        redeploy = site_redeploy_start(site=ProtectedSite.objects.get(pk=site.pk), actor=bob)
+    with capture(execute=True):
+        drive(upload)
+    with capture(execute=True):
+        drive(redeploy)
+    revision = site.revisions.order_by("-number").first()
+    assert revision.reason == f"build {upload.build_id} is live"
+    page, verbs = _items(staff_client)
+    assert verbs == ["site.redeploy", "build.upload"]
+    items = re.findall(r'<li class="feed-item".*?</li>', page, re.S)
+    assert "bob redeployed Demo" in _text(items[0]) and f"config revision {revision.number}" not in _text(items[0])
+    assert "alice uploaded build 1 to Demo" in _text(items[1])
+    assert f"config revision {revision.number}" in _text(items[1]) and "build 1 is live" in _text(items[1])

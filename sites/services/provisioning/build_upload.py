@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ... import archives as build_files
 from ... import aws
+from ...context import chain
 from ...models import Activity, Build, Deployment, ProtectedSite
 from .. import publishing
 from .steps import Kind, Progress, StepFailed, Wait, _deployment_create, _finish, _past_deadline, _run, _site
@@ -18,7 +19,7 @@ def build_upload_start(*, site: ProtectedSite, staged_name: str | None, actor=No
     """Record a staged zip as a build and start uploading it; None when nothing was staged."""
     if not staged_name:
         return None
-    with transaction.atomic():
+    with chain(), transaction.atomic():
         build = Build.objects.create(
             site=site,
             staged_name=staged_name,

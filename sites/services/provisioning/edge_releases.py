@@ -14,6 +14,7 @@ from edge_runtime import __version__ as edge_version
 from edge_runtime.config import CURRENT_SCHEMA_VERSION
 
 from ... import aws
+from ...context import chain
 from ...models import Activity, Deployment, EdgeRelease, ProtectedSite, edge_public_origin
 from .steps import Kind, Progress, StepFailed, Wait, _deployment_create, _finish, _run
 
@@ -27,7 +28,7 @@ def edge_release_publish_start(*, actor=None) -> Deployment | None:
     if published is not None:
         Activity.record(verb="edge_release.reused", actor=actor, detail=f"{published.version}: same zip already published")
         return None
-    with transaction.atomic():
+    with chain(), transaction.atomic():
         release, _ = _release_for(sha_hex, len(data), 0, actor)
         if release.status == EdgeRelease.Status.FAILED:
             EdgeRelease.objects.filter(pk=release.pk).update(status=EdgeRelease.Status.PUBLISHING, message="")

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ... import enqueue
+from ...context import chain
 from ...models import Deployment, DeploymentStep
 from .build_upload import build_upload
 from .edge_releases import edge_release_publish
@@ -50,7 +51,9 @@ def deployment_run(*, deployment_id: int) -> Progress:
     if deployment is None:
         return Progress("skipped")
     try:
-        return _dispatch(deployment)
+        # Its steps' rows (site.live, a config revision, …) join the action that started it.
+        with chain(deployment.chain_id):
+            return _dispatch(deployment)
     finally:
         # Let go at once (a wait's next message, a retry, may claim it); only
         # a run whose worker died leaves its lease to lapse.
@@ -105,7 +108,8 @@ def deployment_fail(*, deployment_id: int, message: str) -> None:
         status=StepStatus.FAILED, finished_at=timezone.now(), message=message[:2000]
     )
     _finish(deployment, Deployment.Status.FAILED, message)
-    _site_failed(deployment, message)
+    with chain(deployment.chain_id):
+        _site_failed(deployment, message)
 
 
 def deployments_sweep() -> list[int]:

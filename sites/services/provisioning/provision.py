@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ... import aws
+from ...context import chain
 from ...models import Activity, ConfigRevision, Deployment, EdgeRelease, ProtectedSite
 from .edge_releases import _function_index_with_room, _release_for, _release_push, edge_zip
 from .names import site_bucket_name, site_caller_reference
@@ -15,7 +16,7 @@ from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deplo
 
 def site_provision_start(*, site: ProtectedSite, actor=None) -> Deployment:
     """Start (or return the running) provisioning of `site`."""
-    with transaction.atomic():
+    with chain(), transaction.atomic():
         running = _active(site, Kind.PROVISION)
         if running is not None:
             return running

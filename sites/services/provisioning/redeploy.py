@@ -8,13 +8,14 @@ from django.conf import settings
 from django.db import transaction
 
 from ... import aws
+from ...context import chain
 from ...models import Activity, Deployment, EdgeRelease, ProtectedSite
 from .site_config import _config_step
 from .steps import Kind, Progress, SiteStatus, StepFailed, _deployment_create, _finish, _run, _site
 
 
 def site_redeploy_start(*, site: ProtectedSite, actor=None) -> Deployment:
-    with transaction.atomic():
+    with chain(), transaction.atomic():
         Activity.record(verb="site.redeploy", site=site, actor=actor)
         return _deployment_create(kind=Kind.REDEPLOY, site=site, actor=actor)
 
@@ -23,7 +24,7 @@ def site_move_release(*, site: ProtectedSite, release: EdgeRelease, actor=None) 
     """Pin `site` to another published release and roll the distribution onto it."""
     if release.status != EdgeRelease.Status.PUBLISHED or not release.version_arn:
         raise ValueError(f"release {release.version} is not published")
-    with transaction.atomic():
+    with chain(), transaction.atomic():
         Activity.record(verb="site.move_release", site=site, actor=actor, detail=release.version)
         return _deployment_create(kind=Kind.EDGE_RELEASE, site=site, edge_release=release, actor=actor)
 

@@ -19,6 +19,7 @@ from edge_runtime.config import ConfigError
 
 from ... import archives as build_files
 from ... import aws, enqueue
+from ...context import current_chain
 from ...models import Activity, Build, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def _deployment_create(*, kind: str, site=None, actor=None, **fields) -> Deploym
     deployment = Deployment.objects.create(
         kind=kind,
         site=site,
+        # Its runs record their rows in the chain that started it (the start functions open one).
+        chain_id=current_chain(),
         started_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
         **fields,
     )

@@ -6,13 +6,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from ... import aws
+from ...context import chain
 from ...models import Activity, ConfigRevision, Deployment, ProtectedSite
 from .names import site_bucket_name, site_caller_reference
 from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deployment_create, _past_deadline, _run, _site
 
 
 def site_teardown_start(*, site: ProtectedSite, actor=None) -> Deployment:
-    with transaction.atomic():
+    with chain(), transaction.atomic():
         running = _active(site, Kind.TEARDOWN)
         if running is not None:
             return running
