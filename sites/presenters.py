@@ -175,6 +175,19 @@ def _fields(text: str) -> str:
     return ", ".join(names)
 
 
+# Actions said in one fixed sentence: the template, and whether the row's detail is shown under it.
+SENTENCES = {
+    "site.create": ("{who} onboarded {site}", False),
+    "site.provision": ("{who} started provisioning {site}", True),
+    "site.redeploy": ("{who} redeployed {site}", True),
+    "site.disable": ("{who} disabled {site}", False),
+    "site.enable": ("{who} enabled {site}", False),
+    "session_key.rotate": ("{who} rotated the session key of {site}", False),
+    "session_key.revoke": ("{who} signed everyone out of {site}", False),
+    "site.teardown": ("{who} started deleting {site}", True),
+}
+
+
 def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
     head = item.head
     who = head.actor.get_username() if head.actor_id else "Gatehouse"
@@ -184,13 +197,10 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
     build_label = build_name(int(build.group(1)), builds) if build else "a build"
     verb = head.verb
     sentence = None
-    if verb == "site.create":
-        sentence = format_html("{} onboarded {}", who, site)
-        detail = ""
-    elif verb == "site.provision":
-        sentence = format_html("{} started provisioning {}", who, site)
-    elif verb == "site.redeploy":
-        sentence = format_html("{} redeployed {}", who, site)
+    if verb in SENTENCES:
+        template, keeps_detail = SENTENCES[verb]
+        sentence = format_html(template, who=who, site=site)
+        detail = detail if keeps_detail else ""
     elif verb == "site.move_release":
         sentence = format_html("{} moved {} to edge release {}", who, site, detail)
         detail = ""
@@ -216,12 +226,6 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
         else:
             sentence = format_html("{} extended access to {} until {}", who, site, _day(until))
         detail = ""
-    elif verb == "site.disable":
-        sentence = format_html("{} disabled {}", who, site)
-        detail = ""
-    elif verb == "site.enable":
-        sentence = format_html("{} enabled {}", who, site)
-        detail = ""
     elif verb == "site.settings":
         reason, _, changed = detail.rpartition(": ")
         sentence = format_html("{} changed the {} of {}", who, _fields(changed) or "settings", site)
@@ -231,14 +235,6 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
         number = reason.removeprefix("restored revision ")
         sentence = format_html("{} restored {} to config revision {}", who, site, number)
         detail = f"Brought back: {_fields(changed)}" if changed else ""
-    elif verb == "session_key.rotate":
-        sentence = format_html("{} rotated the session key of {}", who, site)
-        detail = ""
-    elif verb == "session_key.revoke":
-        sentence = format_html("{} signed everyone out of {}", who, site)
-        detail = ""
-    elif verb == "site.teardown":
-        sentence = format_html("{} started deleting {}", who, site)
     elif verb == "edge_release.publish":
         sentence = format_html("{} started publishing edge release {}", who, detail)
         detail = ""

@@ -16,20 +16,10 @@ and the edge gateway reading the published configs from it.
     addresses the site page shows open the site through the gateway.
 """
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
 from sites import aws
-from tests.e2e.support import Gateway, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.support import Gateway, gateway_start
 
 
 @pytest.fixture
@@ -45,51 +35,10 @@ def local_aws(settings, moto_server, monkeypatch):
 
 @pytest.fixture
 def gateway(local_aws, settings, tmp_path):
-    port = free_port()
-    settings.GATEHOUSE_EDGE_PUBLIC_SCHEME = "http"
-    settings.GATEHOUSE_EDGE_PUBLIC_PORT = port
-    settings_file = tmp_path / "edge_settings.json"
-    settings_file.write_text(
-        json.dumps(
-            {
-                "config_bucket": aws.config_bucket_name(),
-                "config_prefix": aws.config_prefix(),
-                "config_region": "us-east-1",
-                "endpoint_url": local_aws.endpoint_url,
-                "cache_ttl_seconds": 1,
-                "stale_ttl_seconds": 60,
-                "missing_ttl_seconds": 1,
-                "fetch_timeout_seconds": 2,
-                "public_origin": {"scheme": "http", "port": port},
-            }
-        )
+    process = gateway_start(
+        tmp_path, bucket=aws.config_bucket_name(), prefix=aws.config_prefix(), endpoint_url=local_aws.endpoint_url, args=["--origin-s3"]
     )
-    log_path = tmp_path / "gateway.log"
-    env = dict(os.environ, GATEHOUSE_EDGE_SETTINGS=str(settings_file))
-    with open(log_path, "wb") as log:
-        # A file, not a pipe: nobody reads the gateway's output during the
-        # test, and a full pipe would block it mid-request.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_runtime.gateway", "--port", str(port), "--origin-s3"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the gateway did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.1)
-    yield Gateway(port=port)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    settings.GATEHOUSE_EDGE_PUBLIC_SCHEME = "http"
+    settings.GATEHOUSE_EDGE_PUBLIC_PORT = process.port
+    yield Gateway(port=process.port)
+    process.stop()

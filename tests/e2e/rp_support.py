@@ -11,25 +11,18 @@ or refetched keys.
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import boto3
 import pytest
 
 from sites.models import Build, IdentityProvider
 from sites.rendering import site_config_render
 from sites.services.providers import provider_check
 from sites.services.sites import site_create
-from tests.fixtures.ports import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.support import GatewayProcess, gateway_start, s3_client
 BUCKET = "gatehouse-config-conformance"
 PREFIX = "sites/"
 TITLE = "Conformance demo"
@@ -39,8 +32,8 @@ SESSION_COOKIE = "__Host-gh-session"
 class RpEdge:
     """The gateway process and the S3 bucket its configs come from."""
 
-    def __init__(self, s3, port, log_path):
-        self.s3, self.port, self.log_path = s3, port, log_path
+    def __init__(self, s3, gateway: GatewayProcess):
+        self.s3, self.gateway, self.port = s3, gateway, gateway.port
 
     def origin(self, host):
         return f"http://{host}:{self.port}"
@@ -51,18 +44,12 @@ class RpEdge:
             self.s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}{host}.json", Body=body)
 
     def log(self):
-        return self.log_path.read_text(errors="replace")
+        return self.gateway.log()
 
 
-def start_gateway(moto_server, work: Path):
+def start_gateway(moto_server, work: Path) -> RpEdge:
     """A gateway process serving builds/ under `work` with configs from the bucket."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client(moto_server.endpoint_url)
     try:
         s3.create_bucket(Bucket=BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
@@ -70,59 +57,9 @@ def start_gateway(moto_server, work: Path):
     build = work / "origin" / "builds" / "conformance"
     build.mkdir(parents=True, exist_ok=True)
     (build / "index.html").write_text(f"<!doctype html><title>{TITLE}</title><h1>{TITLE}</h1>")
-    port = free_port()
-    settings = work / "edge_settings.json"
-    settings.write_text(
-        json.dumps(
-            {
-                "config_bucket": BUCKET,
-                "config_prefix": PREFIX,
-                "config_region": "us-east-1",
-                "endpoint_url": moto_server.endpoint_url,
-                "cache_ttl_seconds": 1,
-                "stale_ttl_seconds": 60,
-                "missing_ttl_seconds": 1,
-                "fetch_timeout_seconds": 2,
-                "public_origin": {"scheme": "http", "port": port},
-            }
-        )
-    )
-    env = dict(
-        os.environ,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        GATEHOUSE_EDGE_SETTINGS=str(settings),
-    )
-    log_path = work / "gateway.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "edge_runtime.gateway", "--port", str(port), "--origin-dir", str(work / "origin"), "--distribution-id", "ECONFORMANCE"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("the gateway did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.1)
-    return process, RpEdge(s3, port, log_path)
-
-
-def stop_gateway(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    args = ["--origin-dir", str(work / "origin"), "--distribution-id", "ECONFORMANCE"]
+    gateway = gateway_start(work, bucket=BUCKET, prefix=PREFIX, endpoint_url=moto_server.endpoint_url, args=args)
+    return RpEdge(s3, gateway)
 
 
 @dataclass
@@ -340,8 +277,29 @@ def assert_refused(viewer, site, responses):
     return answer
 
 
+def scripted_site(edge: RpEdge, scripted_op, name: str, **behaviour) -> RpSite:
+    """A site onboarded against the scripted OP's issuer `name`, which misbehaves as `behaviour` says."""
+    issuer = scripted_op.issuer(name, **behaviour)
+    return rp_site(edge, name=name, issuer=issuer, client_id=scripted_op.client_id, client_secret=scripted_op.client_secret)
+
+
+def signed_in(site: RpSite):
+    """A new viewer signs in to `site`; returns the viewer and what /_gatehouse/me says."""
+    viewer = Viewer()
+    return viewer, assert_signed_in(viewer, site, sign_in(viewer, site))
+
+
+def refused(edge: RpEdge, site: RpSite, *words):
+    """A new viewer's sign-in is refused, the refusal naming one of `words`; returns the refusal."""
+    viewer = Viewer()
+    answer = assert_refused(viewer, site, sign_in(viewer, site))
+    if words:
+        assert_reason(answer, edge, site, *words)
+    return answer
+
+
 @pytest.fixture(scope="module")
 def rp_edge(moto_server, tmp_path_factory):
-    process, edge = start_gateway(moto_server, tmp_path_factory.mktemp("rp-edge"))
+    edge = start_gateway(moto_server, tmp_path_factory.mktemp("rp-edge"))
     yield edge
-    stop_gateway(process)
+    edge.gateway.stop()

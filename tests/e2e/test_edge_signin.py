@@ -3,27 +3,19 @@ local gateway running edge_runtime, configs in S3 on moto's server, and
 Debian's Chromium driven by Playwright."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
-import boto3
 import pytest
 
+from tests.e2e.support import gateway_start, s3_client
 from tests.edge.factories import config_doc
 from tests.fixtures.browser import screenshot
-from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "gatehouse-config-e2e"
 DIST = "E2EDISTRIBUTION"
-
 
 
 def fetch_json(url):
@@ -48,19 +40,7 @@ class Edge:
 
 @pytest.fixture(scope="module")
 def edge(idp, moto_server, tmp_path_factory):
-    env = dict(
-        os.environ,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client(moto_server.endpoint_url)
     s3.create_bucket(Bucket=BUCKET)
     work = tmp_path_factory.mktemp("edge")
     origin = work / "origin"
@@ -68,23 +48,10 @@ def edge(idp, moto_server, tmp_path_factory):
         folder = origin / "builds" / build
         folder.mkdir(parents=True)
         (folder / "index.html").write_text(f"<!doctype html><title>{title}</title><h1>{title}</h1>")
-    port = free_port()
     host = "demo.localhost"
-    settings = work / "edge_settings.json"
-    settings.write_text(
-        json.dumps(
-            {
-                "config_bucket": BUCKET,
-                "config_prefix": "sites/",
-                "config_region": "us-east-1",
-                "endpoint_url": moto_server.endpoint_url,
-                "cache_ttl_seconds": 1,
-                "stale_ttl_seconds": 60,
-                "missing_ttl_seconds": 1,
-                "fetch_timeout_seconds": 2,
-                "public_origin": {"scheme": "http", "port": port},
-            }
-        )
+    gateway = gateway_start(
+        work, bucket=BUCKET, prefix="sites/", endpoint_url=moto_server.endpoint_url,
+        args=["--origin-dir", str(origin), "--distribution-id", DIST],
     )
     discovery = idp.discovery
     doc = config_doc(
@@ -107,28 +74,10 @@ def edge(idp, moto_server, tmp_path_factory):
         },
         access={"emails": [], "email_domains": ["client.example", "consultancy.example"], "allow_any_user": False},
     )
-    edge = Edge(s3, port, host, doc)
+    edge = Edge(s3, gateway.port, host, doc)
     edge.publish()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edge_runtime.gateway", "--port", str(port), "--origin-dir", str(origin), "--distribution-id", DIST],
-        cwd=ROOT,
-        env=dict(env, GATEHOUSE_EDGE_SETTINGS=str(settings)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the gateway did not start: " + proc.stdout.read().decode(errors="replace"))
     yield edge
-    proc.terminate()
-    proc.wait(timeout=10)
+    gateway.stop()
 
 
 def sign_in_at_provider(page, username):

@@ -21,25 +21,19 @@ import re
 import pytest
 
 from tests.e2e.rp_support import (
+    Viewer,
     assert_reason,
     assert_refused,
     assert_signed_in,
     callback_response,
+    refused,
     rp_edge,  # noqa: F401 - the fixture
-    rp_site,
+    scripted_site,
     sign_in,
-    Viewer,
+    signed_in,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
-
-
-def onboard(rp_edge, scripted_op, name, **behaviour):
-    issuer = scripted_op.issuer(name, **behaviour)
-    site = rp_site(
-        rp_edge, name=name, issuer=issuer, client_id=scripted_op.client_id, client_secret=scripted_op.client_secret
-    )
-    return site
 
 
 def paths(scripted_op, name):
@@ -61,7 +55,7 @@ def test_rp_response_type_code(rp_edge, scripted_op):
     ``CheckNonceMaximumLength``: at most 43), no prompt=none / max_age=0.
     The suite ends the test at the userinfo request: the RP completes the
     code flow (token request with the same redirect_uri) and signs in."""
-    site = onboard(rp_edge, scripted_op, "rp-response-type-code")
+    site = scripted_site(rp_edge, scripted_op, "rp-response-type-code")
     viewer = Viewer()
     responses = sign_in(viewer, site, "/reports?tab=2")
     me = assert_signed_in(viewer, site, responses)
@@ -90,7 +84,7 @@ def test_rp_id_token_issuer_mismatch(rp_edge, scripted_op):
     (``AddInvalidIssValueToIdToken``: "1" appended to iss). The RP must reject
     the id_token after ID Token validation and not call userinfo."""
     name = "rp-id-token-issuer-mismatch"
-    site = onboard(rp_edge, scripted_op, name, id_token_append={"iss": "1"})
+    site = scripted_site(rp_edge, scripted_op, name, id_token_append={"iss": "1"})
     viewer = Viewer()
     responses = sign_in(viewer, site)
     answer = assert_refused(viewer, site, responses)
@@ -103,10 +97,8 @@ def test_rp_id_token_sub(rp_edge, scripted_op):
     (``RemoveSubFromIdToken``). The RP must identify the missing sub and
     reject the id_token; no userinfo request."""
     name = "rp-id-token-sub"
-    site = onboard(rp_edge, scripted_op, name, id_token_remove=["sub"])
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "subject", "sub")
+    site = scripted_site(rp_edge, scripted_op, name, id_token_remove=["sub"])
+    refused(rp_edge, site, "subject", "sub")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -115,10 +107,8 @@ def test_rp_id_token_aud(rp_edge, scripted_op):
     (``AddInvalidAudValueToIdToken``: "1" appended to aud). Reject after ID
     Token validation; no userinfo request."""
     name = "rp-id-token-aud"
-    site = onboard(rp_edge, scripted_op, name, id_token_append={"aud": "1"})
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "audience")
+    site = scripted_site(rp_edge, scripted_op, name, id_token_append={"aud": "1"})
+    refused(rp_edge, site, "audience")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -127,10 +117,8 @@ def test_rp_id_token_iat(rp_edge, scripted_op):
     (``RemoveIatFromIdToken``). The missing iat must be identified and the
     id_token rejected; no userinfo request."""
     name = "rp-id-token-iat"
-    site = onboard(rp_edge, scripted_op, name, id_token_remove=["iat"])
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "iat", "issued")
+    site = scripted_site(rp_edge, scripted_op, name, id_token_remove=["iat"])
+    refused(rp_edge, site, "iat", "issued")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -141,9 +129,8 @@ def test_rp_id_token_kid_absent_single_jwks(rp_edge, scripted_op):
     RS256 with no kid). "Use the single matching key out of the Issuer's
     published set to verify the ID Tokens signature and accept the ID Token.\""""
     name = "rp-id-token-kid-absent-single-jwks"
-    site = onboard(rp_edge, scripted_op, name, jwks="single_no_kid")
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    site = scripted_site(rp_edge, scripted_op, name, jwks="single_no_kid")
+    signed_in(site)
 
 
 def test_rp_id_token_kid_absent_multiple_jwks(rp_edge, scripted_op):
@@ -157,7 +144,7 @@ def test_rp_id_token_kid_absent_multiple_jwks(rp_edge, scripted_op):
     a 5xx. (Issue 7, item 5 asks only that a kid-less token verifies when
     exactly one key fits.)"""
     name = "rp-id-token-kid-absent-multiple-jwks"
-    site = onboard(rp_edge, scripted_op, name, jwks="multiple_no_kid")
+    site = scripted_site(rp_edge, scripted_op, name, jwks="multiple_no_kid")
     viewer = Viewer()
     responses = sign_in(viewer, site)
     answer = callback_response(responses, site)
@@ -174,10 +161,9 @@ def test_rp_id_token_sig_rs256(rp_edge, scripted_op):
     (``OIDCCGenerateServerConfigurationIdTokenSigningAlgRS256Only``: discovery
     lists RS256 only). The RP accepts an id_token signed with RS256."""
     name = "rp-id-token-sig-rs256"
-    site = onboard(rp_edge, scripted_op, name, id_token_signing_alg_values_supported=["RS256"])
+    site = scripted_site(rp_edge, scripted_op, name, id_token_signing_alg_values_supported=["RS256"])
     assert site.doc["provider"]["id_token_algs"] == ["RS256"]
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    signed_in(site)
 
 
 def test_rp_id_token_sig_none(rp_edge, scripted_op):
@@ -193,11 +179,9 @@ def test_rp_id_token_sig_none(rp_edge, scripted_op):
     comes from the token or the discovery document. The console never puts
     ``none`` in the config either."""
     name = "rp-id-token-sig-none"
-    site = onboard(rp_edge, scripted_op, name, alg="none")
+    site = scripted_site(rp_edge, scripted_op, name, alg="none")
     assert "none" not in site.doc["provider"]["id_token_algs"]
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "none")
+    refused(rp_edge, site, "none")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -209,10 +193,9 @@ def test_rp_id_token_sig_es256(rp_edge, scripted_op):
     ES256 from discovery and the key set (issue 7, item 2), so the sign-in
     works."""
     name = "rp-id-token-sig-es256"
-    site = onboard(rp_edge, scripted_op, name, alg="ES256", id_token_signing_alg_values_supported=["ES256", "RS256"])
+    site = scripted_site(rp_edge, scripted_op, name, alg="ES256", id_token_signing_alg_values_supported=["ES256", "RS256"])
     assert "ES256" in site.doc["provider"]["id_token_algs"]
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    signed_in(site)
 
 
 def test_rp_id_token_bad_sig_es256(rp_edge, scripted_op):
@@ -220,13 +203,11 @@ def test_rp_id_token_bad_sig_es256(rp_edge, scripted_op):
     (``InvalidateIdTokenSignature`` on an ES256 id_token). Rejected after ID
     Token validation, and no userinfo request."""
     name = "rp-id-token-bad-sig-es256"
-    site = onboard(
+    site = scripted_site(
         rp_edge, scripted_op, name, alg="ES256", invalidate_signature=True,
         id_token_signing_alg_values_supported=["ES256"],
     )
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "signature")
+    refused(rp_edge, site, "signature")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -237,12 +218,10 @@ def test_rp_id_token_bad_sig_rs256(rp_edge, scripted_op):
     token-endpoint id_token (the test is then skipped); Gatehouse checks
     every signature, so it must reject the token and not call userinfo."""
     name = "rp-id-token-bad-sig-rs256"
-    site = onboard(
+    site = scripted_site(
         rp_edge, scripted_op, name, invalidate_signature=True, id_token_signing_alg_values_supported=["RS256"]
     )
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "signature")
+    refused(rp_edge, site, "signature")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -254,10 +233,8 @@ def test_rp_userinfo_bad_sub_claim(rp_edge, scripted_op):
     is only in userinfo (as the suite's id_token carries none), so the edge
     asks for it and must refuse the sign-in."""
     name = "rp-userinfo-bad-sub-claim"
-    site = onboard(rp_edge, scripted_op, name, userinfo_sub_append="invalid")
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "subject")
+    site = scripted_site(rp_edge, scripted_op, name, userinfo_sub_append="invalid")
+    refused(rp_edge, site, "subject")
     assert "/userinfo" in paths(scripted_op, name)
 
 
@@ -266,10 +243,8 @@ def test_rp_nonce_invalid(rp_edge, scripted_op):
     (``AddInvalidNonceValueToIdToken``: "1" appended to the nonce sent). The
     RP must identify the invalid nonce and reject the id_token; no userinfo."""
     name = "rp-nonce-invalid"
-    site = onboard(rp_edge, scripted_op, name, id_token_append={"nonce": "1"})
-    viewer = Viewer()
-    answer = assert_refused(viewer, site, sign_in(viewer, site))
-    assert_reason(answer, rp_edge, site, "nonce")
+    site = scripted_site(rp_edge, scripted_op, name, id_token_append={"nonce": "1"})
+    refused(rp_edge, site, "nonce")
     assert_no_userinfo_after_token(scripted_op, name)
 
 
@@ -282,9 +257,8 @@ def test_rp_scope_userinfo_claims(rp_edge, scripted_op):
     rp-userinfo-bearer-header): the e-mail that the access rule admits and
     the name are in userinfo only, not in the id_token."""
     name = "rp-scope-userinfo-claims"
-    site = onboard(rp_edge, scripted_op, name)
-    viewer = Viewer()
-    me = assert_signed_in(viewer, site, sign_in(viewer, site))
+    site = scripted_site(rp_edge, scripted_op, name)
+    _, me = signed_in(site)
     scope = scripted_op.requests(name, "/authorize")[0]["query"]["scope"].split()
     assert {"profile", "email"} <= set(scope)
     userinfo = scripted_op.requests(name, "/userinfo")
@@ -301,9 +275,8 @@ def test_rp_token_endpoint_client_secret_basic(rp_edge, scripted_op):
     token endpoint here accepts only HTTP Basic with the form-encoded id and
     secret (RFC 6749 2.3.1), and refuses a secret in the body as well."""
     name = "rp-token-endpoint-client-secret-basic"
-    site = onboard(rp_edge, scripted_op, name, auth_methods=["client_secret_basic"])
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    site = scripted_site(rp_edge, scripted_op, name, auth_methods=["client_secret_basic"])
+    signed_in(site)
     (token,) = scripted_op.requests(name, "/token")
     assert token["auth_scheme"] == "Basic" and token["basic_ok"] is True
     assert token["form_has_client_secret"] is False

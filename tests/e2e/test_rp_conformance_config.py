@@ -20,15 +20,12 @@ from tests.e2e.rp_support import (
     rp_edge,  # noqa: F401 - the fixture
     rp_site,
     rp_site_republish,
+    scripted_site,
     sign_in,
+    signed_in,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
-
-
-def onboard(rp_edge, scripted_op, name, **behaviour):
-    issuer = scripted_op.issuer(name, **behaviour)
-    return rp_site(rp_edge, name=name, issuer=issuer, client_id=scripted_op.client_id, client_secret=scripted_op.client_secret)
 
 
 def test_rp_discovery_openid_configuration(rp_edge, scripted_op):
@@ -39,7 +36,7 @@ def test_rp_discovery_openid_configuration(rp_edge, scripted_op):
     anything else, and the edge then uses what it names: the authorization,
     token and userinfo endpoints and the issuer the id_token must carry."""
     name = "rp-discovery-openid-configuration"
-    site = onboard(rp_edge, scripted_op, name)
+    site = scripted_site(rp_edge, scripted_op, name)
     first = scripted_op.requests(name)[0]
     assert first["path"] == "/.well-known/openid-configuration"
     provider = site.doc["provider"]
@@ -66,13 +63,12 @@ def test_rp_discovery_jwks_uri_keys(rp_edge, scripted_op):
     verifies the id_token with them."""
     name = "rp-discovery-jwks-uri-keys"
     suffix = "Qx7RmZkTwa"
-    site = onboard(rp_edge, scripted_op, name, jwks_path_suffix=suffix)
+    site = scripted_site(rp_edge, scripted_op, name, jwks_path_suffix=suffix)
     seen = [r["path"] for r in scripted_op.requests(name)]
     assert seen == ["/.well-known/openid-configuration", "/jwks" + suffix]
     published = {k.get("kid") for k in site.doc["provider"]["jwks"]["keys"]}
     assert published == {k.get("kid") for k in scripted_op_keys(scripted_op, name, suffix)}
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    signed_in(site)
     seen = [r["path"] for r in scripted_op.requests(name)]
     assert seen.index("/jwks" + suffix) < seen.index("/userinfo")
 
@@ -110,10 +106,9 @@ def test_rp_key_rotation_op_sign_key_native(rp_edge, scripted_op):
     provider check; the id_token names a kid that is not among them, so the
     edge refetches the jwks_uri once and verifies with the new key."""
     name = "rp-key-rotation-op-sign-key-native"
-    site = onboard(rp_edge, scripted_op, name, rotate="before_signing")
+    site = scripted_site(rp_edge, scripted_op, name, rotate="before_signing")
     published = {k.get("kid") for k in site.doc["provider"]["jwks"]["keys"]}
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    signed_in(site)
     seen = [r["path"] for r in scripted_op.requests(name)]
     assert "/jwks" in seen[seen.index("/token") :], f"the edge did not refetch the keys: {seen}"
     now = {k.get("kid") for k in scripted_op_keys(scripted_op, name)}
@@ -129,7 +124,7 @@ def test_rp_key_rotation_op_sign_key(rp_edge, scripted_op):
     one after the other: the first with the published keys, the second with
     keys the edge fetches when it meets the unknown kid."""
     name = "rp-key-rotation-op-sign-key"
-    site = onboard(rp_edge, scripted_op, name, rotate="second_authorization")
+    site = scripted_site(rp_edge, scripted_op, name, rotate="second_authorization")
     first = Viewer()
     assert_signed_in(first, site, sign_in(first, site))
     seen = [r["path"] for r in scripted_op.requests(name)]
@@ -155,7 +150,7 @@ def test_rp_key_rotation_op_sign_key_twice_the_published_keys_win(rp_edge, scrip
     from sites.services.providers import provider_refresh_keys
 
     name = "rp-key-rotation-twice"
-    site = onboard(rp_edge, scripted_op, name)
+    site = scripted_site(rp_edge, scripted_op, name)
     scripted_op.rotate(name)
     first = Viewer()
     assert_signed_in(first, site, sign_in(first, site))  # the edge refetches the rotated set

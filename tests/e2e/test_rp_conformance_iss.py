@@ -15,26 +15,20 @@ import pytest
 from tests.e2e.rp_support import (
     Viewer,
     assert_refused,
-    assert_signed_in,
     rp_edge,  # noqa: F401 - the fixture
-    rp_site,
+    scripted_site,
     sign_in,
+    signed_in,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 
-def onboard(rp_edge, scripted_op, name, **behaviour):
-    issuer = scripted_op.issuer(name, **behaviour)
-    return rp_site(rp_edge, name=name, issuer=issuer, client_id=scripted_op.client_id, client_secret=scripted_op.client_secret)
-
-
 def test_an_authorization_response_with_the_right_iss_signs_in(rp_edge, scripted_op):
     """``AddIssToAuthorizationEndpointResponseParams``: the happy path with iss."""
     name = "iss-right"
-    site = onboard(rp_edge, scripted_op, name, authorization_response_iss=True)
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    site = scripted_site(rp_edge, scripted_op, name, authorization_response_iss=True)
+    signed_in(site)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +44,7 @@ def test_an_authorization_response_with_a_wrong_or_no_iss_is_refused_before_the_
     """A wrong iss, or none from a provider that advertises it: refused, and
     the code is never sent to the token endpoint."""
     name = f"iss-{mode}"
-    site = onboard(rp_edge, scripted_op, name, authorization_response_iss=mode)
+    site = scripted_site(rp_edge, scripted_op, name, authorization_response_iss=mode)
     viewer = Viewer()
     assert_refused(viewer, site, sign_in(viewer, site))
     seen = [r["path"] for r in scripted_op.requests(name)]

@@ -27,22 +27,18 @@ import pytest
 
 from tests.e2e.rp_support import (
     SESSION_COOKIE,
-    Viewer,
-    assert_signed_in,
     query_of,
     rp_edge,  # noqa: F401 - the fixture
-    rp_site,
-    sign_in,
+    scripted_site,
+    signed_in,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
 
 def signed_in_site(rp_edge, scripted_op, name, **behaviour):
-    issuer = scripted_op.issuer(name, **behaviour)
-    site = rp_site(rp_edge, name=name, issuer=issuer, client_id=scripted_op.client_id, client_secret=scripted_op.client_secret)
-    viewer = Viewer()
-    assert_signed_in(viewer, site, sign_in(viewer, site))
+    site = scripted_site(rp_edge, scripted_op, name, **behaviour)
+    viewer, _ = signed_in(site)
     return site, viewer
 
 
