@@ -7,7 +7,7 @@ from django.utils import timezone
 from .. import presenters, selectors
 from ..models import ProtectedSite
 from ..services.publishing import revisions_failed
-from .base import staff_required
+from ..roles import role_required
 
 PAGE_SIZE = 50
 STATUS_FILTERS = [
@@ -18,7 +18,7 @@ STATUS_FILTERS = [
 ]
 
 
-@staff_required
+@role_required("view")
 def dashboard(request):
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
@@ -51,7 +51,7 @@ def dashboard(request):
     )
 
 
-@staff_required
+@role_required("view")
 def activity(request):
     site_slug = request.GET.get("site", "")
     actor = request.GET.get("person", "")
