@@ -98,6 +98,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # role, role_name, role_summary, perms_can: what the signed-in staff member may do.
+                "sites.roles.context_processor",
             ],
         },
     },
