@@ -51,6 +51,7 @@ ACTIONS = {
     "share_link": OPERATOR,
     "delete": ADMIN,
     "sign_everyone_out": ADMIN,
+    "rotate_session_key": ADMIN,
     "disable": ADMIN,
     "enable": ADMIN,
     "move_release": ADMIN,
