@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from .. import presenters, selectors
 from ..models import ProtectedSite
@@ -18,6 +19,7 @@ STATUS_FILTERS = [
 ]
 
 
+@require_GET
 @role_required("view")
 def dashboard(request):
     search = request.GET.get("q", "").strip()
@@ -51,6 +53,7 @@ def dashboard(request):
     )
 
 
+@require_GET
 @role_required("view")
 def activity(request):
     site_slug = request.GET.get("site", "")
