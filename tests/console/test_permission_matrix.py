@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -49,6 +50,10 @@ URLS: dict[str, Row] = {
     "login": Row(None, get=200, post=200),
     "logout": Row(None, get=None, post=302),
     "favicon.ico": Row(None, get=301, post=301),
+    # Staff single sign-on: 404 while GATEHOUSE_STAFF_OIDC_* is unset (as here);
+    # tests/console/test_staff_sso.py and tests/e2e/test_staff_sso.py cover it on.
+    "oidc_authentication_init": Row(None, get=404),
+    "oidc_authentication_callback": Row(None, get=404),
     # Reads: every role.
     "sites:dashboard": Row("view"),
     "sites:activity": Row("view"),
@@ -94,6 +99,10 @@ ADMIN_MODELS: dict[str, tuple[str | None, str | None]] = {
     "sites.activity": (None, None),
     "auth.user": ("superuser", "superuser"),
     "auth.group": ("superuser", "superuser"),
+    # django-axes' records of failed passwords (unlocking: a superuser, or `manage.py axes_reset_username`).
+    "axes.accessattempt": ("superuser", "superuser"),
+    "axes.accesslog": ("superuser", "superuser"),
+    "axes.accessfailurelog": ("superuser", "superuser"),
 }
 
 PERSONAS = ["anonymous", "bob", "nora", "vic", "olga", "ada"]
@@ -283,6 +292,9 @@ def _admin_urls(label, world):
         "sites.activity": lambda: Activity.objects.first(),
         "auth.user": lambda: world["user"],
         "auth.group": lambda: world["group"],
+        "axes.accessattempt": lambda: AccessAttempt.objects.create(username="mallory", failures_since_start=1),
+        "axes.accesslog": lambda: AccessLog.objects.create(username="mallory"),
+        "axes.accessfailurelog": lambda: AccessFailureLog.objects.create(username="mallory"),
     }[label]()
     return {
         "changelist": reverse(f"admin:{app}_{model}_changelist"),
