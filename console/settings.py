@@ -217,6 +217,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_WHITELIST_CALLABLE = "sites.staff_auth.axes_ignores_sso"
+# sites/admin.py registers axes' records itself, for the Admin role (unlocking is deleting the attempt).
+AXES_ENABLE_ADMIN = False
 # The address is REMOTE_ADDR: behind the TLS proxy that is the proxy's, so
 # the lock is then per username (X-Forwarded-For is not trusted for it).
 

@@ -1,5 +1,7 @@
 from functools import partial
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 
@@ -288,3 +290,39 @@ class ActivityAdmin(ReadOnlyAdmin):
     list_filter = ("verb",)
     search_fields = ("site_slug", "detail", "actor__username")
     list_select_related = ("actor",)
+
+
+class AdminRoleOnly:
+    """Sign-in records: the Admin role reads them and unlocks (deletes an attempt); nobody edits them."""
+
+    def has_module_permission(self, request):
+        return can(request.user, "unlock_staff")
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, "unlock_staff")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return can(request.user, "unlock_staff")
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AdminRoleOnly, axes_admin.AccessAttemptAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(AdminRoleOnly, axes_admin.AccessLogAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(AdminRoleOnly, axes_admin.AccessFailureLogAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -52,6 +52,7 @@ ACTIONS = {
     "delete": ADMIN,
     "sign_everyone_out": ADMIN,
     "rotate_session_key": ADMIN,
+    "unlock_staff": ADMIN,
     "disable": ADMIN,
     "enable": ADMIN,
     "move_release": ADMIN,

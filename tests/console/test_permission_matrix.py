@@ -86,7 +86,8 @@ URLS: dict[str, Row] = {
 
 # The admin: sampled per registered model (its list, one object, its add page).
 # model label: (action to add, action to change); None: nobody, in the admin.
-# Models outside `sites` (users, groups) are for superusers only: no role reaches them.
+# Users and groups are for superusers only: no role reaches them ("superuser");
+# "admin only": the Admin role reads them, no role adds or edits them.
 ADMIN_MODELS: dict[str, tuple[str | None, str | None]] = {
     "sites.identityprovider": ("manage_providers", "manage_providers"),
     "sites.protectedsite": ("onboard", "edit"),
@@ -99,10 +100,10 @@ ADMIN_MODELS: dict[str, tuple[str | None, str | None]] = {
     "sites.activity": (None, None),
     "auth.user": ("superuser", "superuser"),
     "auth.group": ("superuser", "superuser"),
-    # django-axes' records of failed passwords (unlocking: a superuser, or `manage.py axes_reset_username`).
-    "axes.accessattempt": ("superuser", "superuser"),
-    "axes.accesslog": ("superuser", "superuser"),
-    "axes.accessfailurelog": ("superuser", "superuser"),
+    # django-axes' records of sign-in attempts: the Admin role only (it unlocks by deleting an attempt).
+    "axes.accessattempt": ("admin only", None),
+    "axes.accesslog": ("admin only", None),
+    "axes.accessfailurelog": ("admin only", None),
 }
 
 PERSONAS = ["anonymous", "bob", "nora", "vic", "olga", "ada"]
@@ -320,6 +321,10 @@ def _admin_expected(persona, label, page):
     add_action, change_action = ADMIN_MODELS[label]
     if add_action == "superuser":
         return 403, None
+    if add_action == "admin only":
+        if persona != "ada":
+            return 403, None
+        return (403, None) if page == "add" else (200, False)
     if page == "changelist":
         return 200, None
     if page == "add":

@@ -83,3 +83,26 @@ def test_the_admin_sign_in_is_throttled_too(client, alice, settings, path):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(path, {"username": "alice", "password": "wrong"})
     assert client.post(path, {"username": "alice", "password": "pw"}).status_code == 429
+
+
+def test_an_admin_unlocks_a_locked_sign_in_in_the_admin(client, alice, django_user_model, settings):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(client, "wrong")
+    assert _sign_in(client, "pw").status_code == 429
+    attempt = AccessAttempt.objects.get(username="alice")
+
+    operator = django_user_model.objects.create_user("olga", "olga@gatehouse.example", "pw", is_staff=True)
+    operator.groups.add(Group.objects.get(name="Operator"))
+    other = Client()
+    other.force_login(operator)
+    delete = reverse("admin:axes_accessattempt_delete", args=[attempt.pk])
+    assert other.post(delete, {"post": "yes"}).status_code == 403
+
+    ada = django_user_model.objects.create_user("ada", "ada@gatehouse.example", "pw", is_staff=True)
+    ada.groups.add(Group.objects.get(name="Admin"))
+    other.force_login(ada)
+    assert other.post(delete, {"post": "yes"}).status_code == 302
+    assert _sign_in(client, "pw").status_code == 302
