@@ -110,26 +110,26 @@ PERSONAS = ["anonymous", "bob", "nora", "vic", "olga", "ada"]
 ROLE_OF = {"vic": "viewer", "olga": "operator", "ada": "admin"}
 
 
-def _walk(patterns, prefix="", namespace=None):
+def _walk(patterns, prefix="", namespace=None, converters=()):
+    """(row key, route, URL parameter names) of every URL, includes followed."""
     for pattern in patterns:
+        names = (*converters, *pattern.pattern.converters)
         if isinstance(pattern, URLResolver):
             inner = pattern.namespace
             full = f"{namespace}:{inner}" if namespace and inner else (inner or namespace)
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), full)
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), full, names)
         elif isinstance(pattern, URLPattern):
             route = prefix + str(pattern.pattern)
-            if pattern.name:
-                yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), route
-            else:
-                yield route, route
+            key = (f"{namespace}:{pattern.name}" if namespace else pattern.name) if pattern.name else route
+            yield key, route, names
 
 
-def console_urls() -> dict[str, str]:
-    """Every URL name in the URLconf, but the admin's (sampled per model below)."""
+def console_urls() -> dict[str, tuple[str, tuple]]:
+    """Every URL in the URLconf but the admin's (sampled per model below): row key -> (route, parameters)."""
     return {
-        name: route
-        for name, route in _walk(get_resolver().url_patterns)
-        if not (name.startswith("admin:") or route.startswith("admin/"))
+        key: (route, names)
+        for key, route, names in _walk(get_resolver().url_patterns)
+        if not (key.startswith("admin:") or route.startswith("admin/"))
     }
 
 
@@ -170,21 +170,11 @@ def world(live_site, release, django_user_model):
 
 
 def _url(name: str, world) -> str:
-    patterns = dict(_walk_patterns())
-    if name not in patterns:  # an unnamed URL: its row is keyed by its route
-        return "/" + name
+    route, parameters = console_urls()[name]
+    if name == route:  # an unnamed URL: its row is keyed by its route
+        return "/" + route
     # Each URL parameter's value comes from `world`, by the parameter's name.
-    return reverse(name, kwargs={key: world[key] for key in patterns[name].pattern.converters})
-
-
-def _walk_patterns(patterns=None, namespace=None):
-    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(pattern, URLResolver):
-            inner = pattern.namespace
-            full = f"{namespace}:{inner}" if namespace and inner else (inner or namespace)
-            yield from _walk_patterns(pattern.url_patterns, full)
-        elif pattern.name:
-            yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), pattern
+    return reverse(name, kwargs={key: world[key] for key in parameters})
 
 
 def _client(persona, users) -> Client:
