@@ -45,7 +45,8 @@ def _verified_domain(claims: dict) -> str | None:
 def _username(claims: dict, subject: str) -> str:
     User = get_user_model()
     email = claims.get("email") if isinstance(claims.get("email"), str) else ""
-    base = (email or claims.get("preferred_username") or f"sso-{subject}")[:140]
+    preferred = claims.get("preferred_username") if isinstance(claims.get("preferred_username"), str) else ""
+    base = (email or preferred or f"sso-{subject}")[:140]
     candidate, n = base, 1
     # Never the name of an existing account: a local password account with
     # the same address stays its own.
@@ -74,7 +75,8 @@ def staff_sign_in(*, issuer: str, claims: dict) -> StaffSignIn:
     with transaction.atomic():
         identity = StaffIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
         if identity is None:
-            user = User.objects.create_user(_username(claims, subject), email=claims.get("email") or "", is_staff=True)
+            email = claims["email"][:254] if isinstance(claims.get("email"), str) else ""
+            user = User.objects.create_user(_username(claims, subject), email=email, is_staff=True)
             user.set_unusable_password()
             user.save(update_fields=["password"])
             identity = StaffIdentity.objects.create(user=user, issuer=issuer, subject=subject)

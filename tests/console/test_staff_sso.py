@@ -210,3 +210,10 @@ def test_a_provider_that_does_not_answer_is_a_message(client, sso, db):
     response = client.get(reverse("oidc_authentication_callback") + f"?code=abc&state={state}", follow=True)
     assert response.redirect_chain[-1][0] == reverse("login")
     assert b"did not work" in response.content
+
+
+def test_claims_of_the_wrong_shape_make_a_plain_account_not_an_error(sso, db):
+    odd = {"sub": "s-9", "email": ["a@b"], "preferred_username": 7, "given_name": None, "groups": ["gatehouse-viewers"]}
+    user = staff_sign_in(issuer=ISSUER, claims=odd).user
+    assert user.username == "sso-s-9" and user.email == ""
+    assert role_of(user) == "viewer"
