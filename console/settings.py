@@ -6,6 +6,7 @@ AWS is moto's server on loopback. Production (`GATEHOUSE_ENV=production`, or
 `DEBUG=False`) has no defaults for secrets and refuses to start without them.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "sites.apps.SitesConfig",
+    # Failed-login throttling for the password sign-in (AXES_* below).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if PRODUCTION:
@@ -98,6 +103,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # role, role_name, role_summary, perms_can: what the signed-in staff member may do.
+                "sites.roles.context_processor",
             ],
         },
     },
@@ -156,6 +163,64 @@ STORAGES = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Staff sign-in -------------------------------------------------------------
+# Console sessions end this long after sign-in, and when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+
+# Staff single sign-on with the company's OpenID Connect provider
+# (mozilla-django-oidc; sites/staff_auth.py). On when a client id and either
+# the issuer (its discovery document gives the endpoints) or the endpoints are set.
+GATEHOUSE_STAFF_OIDC_ISSUER = env.str("GATEHOUSE_STAFF_OIDC_ISSUER", default="").rstrip("/")
+GATEHOUSE_STAFF_OIDC_AUTHORIZATION_ENDPOINT = env.str("GATEHOUSE_STAFF_OIDC_AUTHORIZATION_ENDPOINT", default="")
+GATEHOUSE_STAFF_OIDC_TOKEN_ENDPOINT = env.str("GATEHOUSE_STAFF_OIDC_TOKEN_ENDPOINT", default="")
+GATEHOUSE_STAFF_OIDC_USERINFO_ENDPOINT = env.str("GATEHOUSE_STAFF_OIDC_USERINFO_ENDPOINT", default="")
+GATEHOUSE_STAFF_OIDC_JWKS_URI = env.str("GATEHOUSE_STAFF_OIDC_JWKS_URI", default="")
+GATEHOUSE_STAFF_OIDC_CLIENT_ID = env.str("GATEHOUSE_STAFF_OIDC_CLIENT_ID", default="")
+GATEHOUSE_STAFF_OIDC_CLIENT_SECRET = env.str("GATEHOUSE_STAFF_OIDC_CLIENT_SECRET", default="")
+GATEHOUSE_STAFF_OIDC_SIGN_ALGO = env.str("GATEHOUSE_STAFF_OIDC_SIGN_ALGO", default="RS256")
+GATEHOUSE_STAFF_OIDC_SCOPES = env.str("GATEHOUSE_STAFF_OIDC_SCOPES", default="openid email profile")
+# The button reads "Sign in with <this>".
+GATEHOUSE_STAFF_OIDC_NAME = env.str("GATEHOUSE_STAFF_OIDC_NAME", default="your company account")
+# Which claim carries the groups, and which group gives which role
+# (viewer, operator, admin); the highest wins. The provider decides: each
+# sign-in sets the role from the claim, so leaving the group removes the role.
+GATEHOUSE_STAFF_OIDC_ROLE_CLAIM = env.str("GATEHOUSE_STAFF_OIDC_ROLE_CLAIM", default="groups")
+GATEHOUSE_STAFF_OIDC_ROLE_MAP = env.dict("GATEHOUSE_STAFF_OIDC_ROLE_MAP", default={})
+# People whose verified e-mail is in one of these domains (exactly, no
+# subdomains) get a staff account with no role (an admin then gives one).
+# Anyone else whose groups map to no role is refused.
+GATEHOUSE_STAFF_OIDC_EMAIL_DOMAINS = [d.lower() for d in env.list("GATEHOUSE_STAFF_OIDC_EMAIL_DOMAINS", default=[])]
+GATEHOUSE_STAFF_OIDC_ENABLED = bool(
+    GATEHOUSE_STAFF_OIDC_CLIENT_ID
+    and (GATEHOUSE_STAFF_OIDC_ISSUER or (GATEHOUSE_STAFF_OIDC_AUTHORIZATION_ENDPOINT and GATEHOUSE_STAFF_OIDC_TOKEN_ENDPOINT))
+)
+if set(GATEHOUSE_STAFF_OIDC_ROLE_MAP.values()) - {"viewer", "operator", "admin"}:
+    raise ImproperlyConfigured("GATEHOUSE_STAFF_OIDC_ROLE_MAP: each group maps to viewer, operator or admin.")
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Always listed, inert unless GATEHOUSE_STAFF_OIDC_ENABLED: it answers
+    # only the callback of a sign-in the console started.
+    "sites.staff_auth.StaffOIDCBackend",
+]
+
+# django-axes: this many failed passwords for one username from one address
+# lock that pair out for the cool-off time; a right password meanwhile is
+# refused too. Single sign-on attempts are not counted (sites/staff_auth.py).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_WHITELIST_CALLABLE = "sites.staff_auth.axes_ignores_sso"
+# sites/admin.py registers axes' records itself, for the Admin role (unlocking is deleting the attempt).
+AXES_ENABLE_ADMIN = False
+# The address is REMOTE_ADDR: behind the TLS proxy that is the proxy's, so
+# the lock is then per username (X-Forwarded-For is not trusted for it).
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

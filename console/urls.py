@@ -4,9 +4,15 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from sites.staff_auth import StaffOIDCAuthenticateView, StaffOIDCCallbackView
+from sites.views.signin import SignInView
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Staff single sign-on (404 unless GATEHOUSE_STAFF_OIDC_* is configured).
+    path("oidc/authenticate/", StaffOIDCAuthenticateView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", StaffOIDCCallbackView.as_view(), name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),

@@ -116,6 +116,18 @@ def seed(*, client_id: str, client_secret: str):
             },
         )
         Application.objects.update_or_create(
+            client_id=personas.CONSOLE_CLIENT_ID,
+            defaults={
+                **common,
+                "name": "Gatehouse console staff sign-in (dev)",
+                "client_type": Application.CLIENT_CONFIDENTIAL,
+                "redirect_uris": " ".join(personas.EXAMPLE_CONSOLE_REDIRECT_URIS),
+                "post_logout_redirect_uris": "",
+                "client_secret": personas.CONSOLE_CLIENT_SECRET,
+                "hash_client_secret": True,
+            },
+        )
+        Application.objects.update_or_create(
             client_id=personas.PUBLIC_CLIENT_ID,
             defaults={
                 **common,

@@ -44,6 +44,22 @@ def is_dev_callback(uri):
     return bool(parts) and parts.path == CALLBACK_PATH and not parts.query
 
 
+def is_dev_console_callback(uri):
+    """The console's staff sign-in on loopback: ``http://127.0.0.1:<port>/oidc/callback/`` or ``http://localhost:<port>/...``."""
+    from devidp.personas import CONSOLE_CALLBACK_PATH
+
+    if not uri or not _SAFE.match(uri):
+        return False
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme != "http" or not port or parts.username or parts.password or parts.query or parts.fragment:
+        return False
+    return parts.hostname in ("127.0.0.1", "localhost") and parts.path == CONSOLE_CALLBACK_PATH
+
+
 def is_dev_post_logout(uri):
     """Any page on a ``*.localhost`` site (or 127.0.0.1 with a port)."""
     return _local_origin(uri) is not None

@@ -1,7 +1,8 @@
 from django.conf import settings
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from devidp.redirects import is_dev_callback
+from devidp.personas import CONSOLE_CLIENT_ID
+from devidp.redirects import is_dev_callback, is_dev_console_callback
 
 # Some real providers (Entra ID without optional claims, Okta's org server for
 # groups, several Keycloak mappers) put these only in the userinfo response.
@@ -42,6 +43,11 @@ class DevOAuth2Validator(OAuth2Validator):
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
         # DEV ONLY: see devidp.redirects. The token endpoint still requires the
         # exact redirect_uri the code was issued for (confirm_redirect_uri).
+        if client_id == CONSOLE_CLIENT_ID:
+            # The console's client comes back only to the console's callback.
+            return is_dev_console_callback(redirect_uri) or super().validate_redirect_uri(
+                client_id, redirect_uri, request, *args, **kwargs
+            )
         if is_dev_callback(redirect_uri):
             return True
         return super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs)

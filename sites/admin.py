@@ -1,9 +1,12 @@
 from functools import partial
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 
 from .context import change_context
+from .roles import can
 from .models import (
     Activity,
     Build,
@@ -32,7 +35,56 @@ class ChangeContextMixin:
             return super().delete_view(request, *args, **kwargs)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class RoleAdmin(admin.ModelAdmin):
+    """The admin asks the console's roles (sites/roles.py), not Django's per-model permissions.
+
+    Every staff role reads every model; what it may change is the action
+    named here, the same one the console's pages need. None: nobody, not even
+    a superuser (the change goes through the console's workflows instead).
+    """
+
+    add_action: str | None = None
+    change_action: str | None = None
+    delete_action: str | None = None
+
+    def _can(self, request, action):
+        return action is not None and can(request.user, action)
+
+    def has_module_permission(self, request):
+        return can(request.user, "view")
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, "view")
+
+    def has_add_permission(self, request, obj=None):
+        return self._can(request, self.add_action)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can(request, self.change_action)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can(request, self.delete_action)
+
+
+class RoleInline:
+    """Inlines follow the roles too: every role reads them, nobody edits them here."""
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, "view")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# The admin is open to staff with a role, like the console; a staff account
+# with no role yet is shown the admin's own "not authorised" sign-in page.
+admin.site.has_permission = lambda request: can(request.user, "view")
+
+
+class ReadOnlyAdmin(RoleAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -64,7 +116,9 @@ class IdentityProviderForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("authorization_endpoint", "token_endpoint", "issuer"):
-            self.fields[name].required = False
+            # Absent when the page is read-only (a role that may only view providers).
+            if name in self.fields:
+                self.fields[name].required = False
 
     def _post_clean(self):
         # Validation only: no network I/O here (full_clean runs whenever
@@ -96,7 +150,10 @@ class IdentityProviderForm(forms.ModelForm):
 
 
 @admin.register(IdentityProvider)
-class IdentityProviderAdmin(ChangeContextMixin, admin.ModelAdmin):
+class IdentityProviderAdmin(ChangeContextMixin, RoleAdmin):
+    # Providers are admin-only (a provider's secret and endpoints decide who
+    # gets into every site on it); onboarding makes a site's first one.
+    add_action = change_action = delete_action = "manage_providers"
     form = IdentityProviderForm
     list_display = ("name", "preset", "issuer", "client_id", "keys_fetched_at", "last_check_error")
     list_filter = ("preset",)
@@ -104,7 +161,7 @@ class IdentityProviderAdmin(ChangeContextMixin, admin.ModelAdmin):
     readonly_fields = ("has_client_secret", "keys_fetched_at", "last_check_at", "last_check_error", "jwks", "discovery")
 
 
-class SessionKeyInline(admin.TabularInline):
+class SessionKeyInline(RoleInline, admin.TabularInline):
     model = SessionKey
     fields = ("kid", "created_at", "retired_at")
     readonly_fields = fields
@@ -116,7 +173,9 @@ class SessionKeyInline(admin.TabularInline):
 
 
 @admin.register(ProtectedSite)
-class ProtectedSiteAdmin(ChangeContextMixin, admin.ModelAdmin):
+class ProtectedSiteAdmin(ChangeContextMixin, RoleAdmin):
+    add_action = "onboard"
+    change_action = "edit"
     list_display = ("slug", "client", "name", "status", "distribution_domain", "provider", "edge_release", "not_after")
     list_filter = ("status", "disabled", "provider")
     search_fields = ("slug", "client", "name")
@@ -125,13 +184,35 @@ class ProtectedSiteAdmin(ChangeContextMixin, admin.ModelAdmin):
     inlines = [SessionKeyInline]
     actions = ["tear_down", "rotate_session_key", "sign_everyone_out"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # What the console gives only admins stays theirs here too.
+        fields = list(super().get_readonly_fields(request, obj))
+        if not can(request.user, "move_release"):
+            fields.append("edge_release")
+        if not can(request.user, "disable"):
+            fields.append("disabled")
+        return fields
+
+    # Each action is offered only to the roles allowed it (has_<name>_permission).
+    def has_teardown_permission(self, request):
+        return can(request.user, "delete")
+
+    def has_rotate_session_key_permission(self, request):
+        return can(request.user, "rotate_session_key")
+
+    def has_sign_everyone_out_permission(self, request):
+        return can(request.user, "sign_everyone_out")
+
     # A raw delete would drop the row, its keys and revisions while the
     # distribution stays enabled and the config (client secret, session keys)
     # stays in S3: sites are only ever deleted by the teardown workflow.
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Tear down (disable and delete the distribution, bucket and config, then the site)")
+    @admin.action(
+        description="Tear down (disable and delete the distribution, bucket and config, then the site)",
+        permissions=["teardown"],
+    )
     def tear_down(self, request, queryset):
         count = 0
         with change_context(actor=request.user, reason="torn down in the admin"):
@@ -140,14 +221,14 @@ class ProtectedSiteAdmin(ChangeContextMixin, admin.ModelAdmin):
                 count += 1
         messages.success(request, f"Teardown started for {count} site(s); each is deleted once AWS has let go of it.")
 
-    @admin.action(description="Rotate session key (signed-in viewers stay signed in)")
+    @admin.action(description="Rotate session key (signed-in viewers stay signed in)", permissions=["rotate_session_key"])
     def rotate_session_key(self, request, queryset):
         with change_context(actor=request.user, reason="session key rotated"):
             for site in queryset:
                 session_key_rotate(site=site, actor=request.user)
         messages.success(request, "New session keys made; configs publish in a moment.")
 
-    @admin.action(description="Sign everyone out (revoke all session keys)")
+    @admin.action(description="Sign everyone out (revoke all session keys)", permissions=["sign_everyone_out"])
     def sign_everyone_out(self, request, queryset):
         with change_context(actor=request.user, reason="everyone signed out"):
             for site in queryset:
@@ -172,14 +253,16 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Build)
-class BuildAdmin(admin.ModelAdmin):
+class BuildAdmin(RoleAdmin):
+    add_action = change_action = "upload_build"
+    delete_action = "delete"
     list_display = ("site", "pk", "status", "file_count", "total_bytes", "created_by", "created_at")
     list_filter = ("status",)
     search_fields = ("site__slug",)
     list_select_related = ("site", "created_by")
 
 
-class DeploymentStepInline(admin.TabularInline):
+class DeploymentStepInline(RoleInline, admin.TabularInline):
     model = DeploymentStep
     fields = ("ordering", "name", "status", "started_at", "finished_at", "message")
     readonly_fields = fields
@@ -219,3 +302,39 @@ class ActivityAdmin(ReadOnlyAdmin):
     list_filter = ("verb",)
     search_fields = ("site_slug", "detail", "actor__username")
     list_select_related = ("actor",)
+
+
+class AdminRoleOnly:
+    """Sign-in records: the Admin role reads them and unlocks (deletes an attempt); nobody edits them."""
+
+    def has_module_permission(self, request):
+        return can(request.user, "unlock_staff")
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, "unlock_staff")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return can(request.user, "unlock_staff")
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AdminRoleOnly, axes_admin.AccessAttemptAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(AdminRoleOnly, axes_admin.AccessLogAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(AdminRoleOnly, axes_admin.AccessFailureLogAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False

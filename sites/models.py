@@ -575,3 +575,24 @@ class Activity(models.Model):
             detail=detail,
         )
 
+
+
+class StaffIdentity(models.Model):
+    """A staff account's identity at the company's OpenID Connect provider.
+
+    Sign-in matches on (issuer, subject), never on the e-mail address: an
+    address can change hands or be claimed unverified, and a local password
+    account with the same address is never taken over by it.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_identity")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="staff_identity_issuer_subject")]
+
+    def __str__(self):
+        return f"{self.user} at {self.issuer}"

@@ -34,6 +34,8 @@ PERMISSIONS = {
     ADMIN: ("administer_sites", "Can delete, disable, manage providers and releases"),
 }
 GROUP_NAMES = {VIEWER: "Viewer", OPERATOR: "Operator", ADMIN: "Admin"}
+# "You are an Operator": the name with its article, for sentences.
+ROLE_TITLES = {VIEWER: "a Viewer", OPERATOR: "an Operator", ADMIN: "an Admin"}
 
 ACTIONS = {
     "view": VIEWER,
@@ -49,6 +51,8 @@ ACTIONS = {
     "share_link": OPERATOR,
     "delete": ADMIN,
     "sign_everyone_out": ADMIN,
+    "rotate_session_key": ADMIN,
+    "unlock_staff": ADMIN,
     "disable": ADMIN,
     "enable": ADMIN,
     "move_release": ADMIN,
@@ -58,6 +62,42 @@ ACTIONS = {
     "manage_webhooks": ADMIN,
     "manage_tokens": ADMIN,
 }
+
+
+def roles_ensure(using: str = "default", **kwargs) -> None:
+    """The three groups with their permissions, made if missing.
+
+    Migration 0008 makes them once; this runs after every migrate and flush
+    (post_migrate), so a database emptied by a flush (Django's transactional
+    tests) still has the roles staff are given.
+    """
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type = ContentType.objects.db_manager(using).get_or_create(app_label="sites", model="protectedsite")[0]
+    held = []
+    for role in ROLES:
+        codename, name = PERMISSIONS[role]
+        held.append(
+            Permission.objects.db_manager(using).get_or_create(
+                content_type=content_type, codename=codename, defaults={"name": name}
+            )[0]
+        )
+        group = Group.objects.db_manager(using).get_or_create(name=GROUP_NAMES[role])[0]
+        group.permissions.add(*held)
+
+
+def role_assign(*, user, role: str | None) -> None:
+    """Give the user exactly this role (None: no role), keeping any other groups."""
+    from django.contrib.auth.models import Group
+
+    roles_ensure()
+    user.groups.remove(*Group.objects.filter(name__in=GROUP_NAMES.values()))
+    if role is not None:
+        user.groups.add(Group.objects.get(name=GROUP_NAMES[role]))
+    # has_perm caches what it read: the next check sees the new role.
+    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
 
 
 def permission_for(role: str) -> str:
@@ -84,7 +124,15 @@ def allowed_actions(user) -> frozenset[str]:
 
 
 def role_required(action: str):
-    """Anonymous: to the sign-in page. Signed in without the role: 403."""
+    """Anonymous: to the sign-in page. Signed in without the role: 403.
+
+    Django's own staff_member_required sends non-staff to the sign-in page
+    too, and since they are already signed in that page sends them back:
+    a loop. A 403 tells them plainly (templates/403.html says which case:
+    not staff, staff with no role yet, or a role that does not reach).
+    """
+    if action not in ACTIONS:
+        raise KeyError(f"{action!r} is not in sites.roles.ACTIONS")
 
     def decorator(view):
         @wraps(view)
@@ -92,10 +140,43 @@ def role_required(action: str):
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            if not (user.is_active and user.is_staff):
+                raise PermissionDenied("Gatehouse is for staff only.")
             if not can(user, action):
                 raise PermissionDenied(f"Your role does not allow this ({ACTIONS[action]} needed).")
             return view(request, *args, **kwargs)
 
+        wrapper.required_action = action
         return wrapper
 
     return decorator
+
+
+# What each role may do, in words, for the header and the no-role page.
+ROLE_SUMMARIES = {
+    VIEWER: "read every page: sites, builds, history, deployments, edge releases and activity",
+    OPERATOR: "onboard sites, upload builds and make them live, edit access rules, restore revisions, "
+    "redeploy, extend access and invite people",
+    ADMIN: "do everything an operator does, and delete sites, sign everyone out, disable and enable sites, "
+    "manage identity providers and edge releases, and roll releases out",
+}
+
+
+def context_processor(request):
+    """`role`, `role_name`, `role_title`, `role_summary` and `perms_can` (the actions allowed) for every template.
+
+    Lazy, so pages that never ask (the sign-in page) cost no permission query.
+    """
+    from django.utils.functional import SimpleLazyObject
+
+    user = getattr(request, "user", None)
+    if user is None:
+        return {}
+    role = SimpleLazyObject(lambda: role_of(user) or "")
+    return {
+        "role": role,
+        "role_name": SimpleLazyObject(lambda: GROUP_NAMES.get(role_of(user), "")),
+        "role_title": SimpleLazyObject(lambda: ROLE_TITLES.get(role_of(user), "")),
+        "role_summary": SimpleLazyObject(lambda: ROLE_SUMMARIES.get(role_of(user), "")),
+        "perms_can": SimpleLazyObject(lambda: allowed_actions(user)),
+    }

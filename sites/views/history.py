@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import presenters, selectors
 from ..models import ConfigRevision
 from ..services.revisions import revision_restore
-from .base import site_or_404, staff_required
+from ..roles import role_required
+from .base import site_or_404
 
 PAGE_SIZE = 30
 
@@ -22,7 +23,7 @@ def _number(value) -> int | None:
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def site_history(request, slug):
     site = site_or_404(slug, related=())
     revisions = selectors.revisions_for(site)
@@ -49,7 +50,7 @@ def site_history(request, slug):
 
 
 @require_GET
-@staff_required
+@role_required("restore_revision")
 def revision_restore_confirm(request, slug, number):
     """What restoring the revision would change today, and the button that does it."""
     site = site_or_404(slug)
@@ -70,7 +71,7 @@ def revision_restore_confirm(request, slug, number):
 
 
 @require_POST
-@staff_required
+@role_required("restore_revision")
 def revision_restore_view(request, slug, number):
     site = site_or_404(slug)
     revision = get_object_or_404(ConfigRevision, site=site, number=number)

@@ -3,11 +3,12 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from .. import presenters, selectors
 from ..models import ProtectedSite
 from ..services.publishing import revisions_failed
-from .base import staff_required
+from ..roles import role_required
 
 PAGE_SIZE = 50
 STATUS_FILTERS = [
@@ -18,7 +19,8 @@ STATUS_FILTERS = [
 ]
 
 
-@staff_required
+@require_GET
+@role_required("view")
 def dashboard(request):
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
@@ -51,7 +53,8 @@ def dashboard(request):
     )
 
 
-@staff_required
+@require_GET
+@role_required("view")
 def activity(request):
     site_slug = request.GET.get("site", "")
     actor = request.GET.get("person", "")

@@ -11,10 +11,10 @@ from ..context import change_context
 from ..forms import PRESET_FIELDS, OnboardForm, ProviderCheckForm
 from ..services.sites import site_create
 from ..services import provisioning
-from .base import staff_required
+from ..roles import role_required
 
 
-@staff_required
+@role_required("onboard")
 def onboard(request):
     form = OnboardForm(request.POST or None, request.FILES or None)
     valid = request.method == "POST" and form.is_valid()
@@ -57,7 +57,7 @@ def _create(request, form: OnboardForm):
 
 
 @require_POST
-@staff_required
+@role_required("check_provider")
 def provider_check_view(request):
     form = ProviderCheckForm(request.POST)
     ok = form.is_valid() and form.check_provider()

@@ -9,7 +9,7 @@ from .. import presenters, selectors
 from ..context import change_context
 from ..models import EdgeRelease, ProtectedSite
 from ..services import provisioning
-from .base import staff_required
+from ..roles import role_required
 
 ROLLOUT_SHOWN = 200
 
@@ -35,7 +35,7 @@ def _functions() -> list[dict]:
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def releases(request):
     return render(
         request,
@@ -49,7 +49,7 @@ def releases(request):
 
 
 @require_POST
-@staff_required
+@role_required("manage_releases")
 def release_publish(request):
     with change_context(actor=request.user, reason="edge release published"):
         deployment = provisioning.edge_release_publish_start(actor=request.user)
@@ -69,7 +69,7 @@ def _release(pk):
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def release_detail(request, pk):
     release = _release(pk)
     on_release = list(ProtectedSite.objects.filter(edge_release=release).order_by("client", "name"))
@@ -93,7 +93,7 @@ def release_detail(request, pk):
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def release_progress(request, pk):
     release = get_object_or_404(EdgeRelease, pk=pk)
     return render(
@@ -104,7 +104,7 @@ def release_progress(request, pk):
 
 
 @require_POST
-@staff_required
+@role_required("rollout")
 def release_rollout(request, pk):
     release = _release(pk)
     if release.status != EdgeRelease.Status.PUBLISHED:

@@ -17,7 +17,8 @@ from ..local_stack import LOCAL_SUFFIX, local_stack
 from ..models import SIGN_OUT_PATH, Build, ProtectedSite
 from ..services import provisioning, site_actions
 from ..services.keys import session_keys_revoke
-from .base import site_or_404, staff_required
+from ..roles import role_required
+from .base import site_or_404
 
 
 def _back(site, anchor=""):
@@ -92,14 +93,14 @@ def site_context(site: ProtectedSite, **forms) -> dict:
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def site_detail(request, slug):
     site = site_or_404(slug)
     return render(request, "sites/site.html", site_context(site))
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def site_deployments(request, slug):
     """The deployments list alone, polled while one runs; ?format=json for scripts."""
     site = site_or_404(slug, related=())
@@ -128,7 +129,7 @@ def _deployment_json(deployment) -> dict:
 
 
 @require_POST
-@staff_required
+@role_required("redeploy")
 def site_redeploy(request, slug):
     site = site_or_404(slug)
     with change_context(actor=request.user, reason="redeployed from the console"):
@@ -142,7 +143,7 @@ def site_redeploy(request, slug):
 
 
 @require_POST
-@staff_required
+@role_required("upload_build")
 def site_build_upload(request, slug):
     site = site_or_404(slug)
     form = BuildUploadForm(request.POST, request.FILES)
@@ -162,7 +163,7 @@ def site_build_upload(request, slug):
 
 
 @require_POST
-@staff_required
+@role_required("extend")
 def site_extend(request, slug):
     site = site_or_404(slug)
     form = ExtendAccessForm(request.POST, site=site)
@@ -184,7 +185,7 @@ def site_extend(request, slug):
 
 
 @require_POST
-@staff_required
+@role_required("sign_everyone_out")
 def site_sign_everyone_out(request, slug):
     site = site_or_404(slug)
     with change_context(actor=request.user, reason="everyone signed out"):
@@ -196,7 +197,7 @@ def site_sign_everyone_out(request, slug):
 
 
 @require_POST
-@staff_required
+@role_required("disable")
 def site_disable(request, slug):
     site = site_or_404(slug)
     site_actions.site_disable(site=site, actor=request.user)
@@ -205,7 +206,7 @@ def site_disable(request, slug):
 
 
 @require_POST
-@staff_required
+@role_required("enable")
 def site_enable(request, slug):
     site = site_or_404(slug)
     site_actions.site_enable(site=site, actor=request.user)
@@ -214,7 +215,7 @@ def site_enable(request, slug):
 
 
 @require_POST
-@staff_required
+@role_required("move_release")
 def site_move_release(request, slug):
     site = site_or_404(slug)
     form = MoveReleaseForm(request.POST, site=site)
@@ -234,7 +235,7 @@ def site_move_release(request, slug):
     return _back(site, "#deployments")
 
 
-@staff_required
+@role_required("delete")
 def site_delete(request, slug):
     site = site_or_404(slug)
     form = DeleteSiteForm(request.POST or None, site=site)
@@ -251,7 +252,7 @@ def site_delete(request, slug):
 
 
 @require_GET
-@staff_required
+@role_required("view")
 def site_builds(request, slug):
     site = site_or_404(slug)
     return render(request, "sites/builds.html", builds_context(site))
@@ -262,7 +263,7 @@ def builds_context(site: ProtectedSite, **forms) -> dict:
 
 
 @require_POST
-@staff_required
+@role_required("make_live")
 def build_make_live(request, slug, build_id):
     site = site_or_404(slug)
     build = get_object_or_404(Build, pk=build_id, site=site)
@@ -277,7 +278,7 @@ def build_make_live(request, slug, build_id):
     return redirect("sites:builds", slug=site.slug)
 
 
-@staff_required
+@role_required("edit")
 def site_edit(request, slug):
     site = site_or_404(slug)
     form = SiteEditForm(request.POST or None, site=site)

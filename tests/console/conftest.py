@@ -110,7 +110,12 @@ def config_bucket(monkeypatch):
 
 @pytest.fixture
 def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@gatehouse.example", "pw", is_staff=True)
+    """Staff with the Admin role: may do everything the console offers."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("alice", "alice@gatehouse.example", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="Admin"))
+    return user
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from sites.context import change_context
 from sites.models import Build, EdgeRelease, IdentityProvider, ProtectedSite
 from sites.services import site_actions
 from sites.services.provisioning import build_upload_start, site_provision_start, site_redeploy_start
+from sites.roles import ADMIN, role_assign
 from sites.services.sites import site_create
 from tests.console.provisioning_support import drive
 from tests.e2e.support import site_zip
@@ -50,6 +51,7 @@ def tasks_recorded(monkeypatch):
 def lived_in_site(local_aws, tasks_recorded, django_user_model, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     staff = django_user_model.objects.create_user(STAFF, "staff@consultancy.example", STAFF_PASSWORD, is_staff=True)
+    role_assign(user=staff, role=ADMIN)
     provider = IdentityProvider(
         name="Acme Auth0 tenant",
         preset="auth0",

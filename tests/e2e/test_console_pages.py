@@ -23,6 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from sites.models import ConfigRevision, ProtectedSite
+from sites.roles import ADMIN, role_assign
 from tests.e2e.support import reload_until, site_zip
 from tests.fixtures.browser import screenshot
 from tests.fixtures.worker import wait_for
@@ -191,7 +192,9 @@ def watch_until_live(page, worker, slug, *, prove_live_updates=True):
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user(STAFF, "staff@consultancy.example", STAFF_PASSWORD, is_staff=True)
+    user = django_user_model.objects.create_user(STAFF, "staff@consultancy.example", STAFF_PASSWORD, is_staff=True)
+    role_assign(user=user, role=ADMIN)
+    return user
 
 
 # --- Who may see the console -------------------------------------------------------------------

@@ -9,6 +9,7 @@ onboard-form-errors-desktop.png.
 import pytest
 from playwright.sync_api import expect
 
+from sites.roles import ADMIN, role_assign
 from tests.fixtures.browser import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -20,7 +21,8 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def signed_in(page, live_server, django_user_model):
-    django_user_model.objects.create_user(STAFF, "staff@consultancy.example", STAFF_PASSWORD, is_staff=True)
+    staff = django_user_model.objects.create_user(STAFF, "staff@consultancy.example", STAFF_PASSWORD, is_staff=True)
+    role_assign(user=staff, role=ADMIN)
     page.goto(live_server.url + "/login/?next=/onboard/")
     page.get_by_label("Username").fill(STAFF)
     page.get_by_label("Password").fill(STAFF_PASSWORD)

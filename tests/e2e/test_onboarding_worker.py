@@ -15,6 +15,7 @@ from sites.models import Build, ConfigRevision, Deployment, EdgeRelease, Identit
 from sites.services.providers import provider_check
 from sites.services.provisioning import build_upload_start, site_provision_start
 from sites.services.site_actions import build_make_live
+from sites.roles import ADMIN, role_assign
 from sites.services.sites import site_create
 from tests.e2e.support import reload_until, site_zip
 from tests.fixtures.browser import screenshot
@@ -34,6 +35,7 @@ def test_onboarding_a_site_runs_on_the_worker_and_the_edge_protects_it(
 ):
     worker = celery_worker_process
     staff = get_user_model().objects.create_user("staff", "staff@consultancy.example", "pw", is_staff=True)
+    role_assign(user=staff, role=ADMIN)
     provider = IdentityProvider(name="devidp", issuer=idp.issuer, client_id=idp.client_id)
     provider.client_secret = idp.client_secret
     provider_check(provider)

@@ -16,7 +16,7 @@ import jwt
 import pytest
 from playwright.sync_api import expect
 
-from devidp.redirects import is_dev_callback, is_dev_post_logout
+from devidp.redirects import is_dev_callback, is_dev_console_callback, is_dev_post_logout
 from tests.fixtures.browser import screenshot
 
 SCOPES = "openid email profile"
@@ -378,3 +378,21 @@ def test_the_post_logout_rule_accepts_any_page_of_a_local_site_only():
     assert is_dev_post_logout("http://127.0.0.1:4000/")
     assert not is_dev_post_logout("https://evil.example/")
     assert not is_dev_post_logout("http://demo.localhost.evil.example/")
+
+
+@pytest.mark.parametrize(
+    "uri, accepted",
+    [
+        ("http://127.0.0.1:8000/oidc/callback/", True),
+        ("http://localhost:51234/oidc/callback/", True),
+        ("http://127.0.0.1/oidc/callback/", False),  # no port: not a local console
+        ("https://127.0.0.1:8000/oidc/callback/", False),
+        ("http://127.0.0.1:8000/oidc/callback/?x=1", False),
+        ("http://demo.localhost:8000/oidc/callback/", False),
+        ("http://evil.example:8000/oidc/callback/", False),
+        ("http://127.0.0.1:8000/_gatehouse/callback", False),
+        ("http://user@127.0.0.1:8000/oidc/callback/", False),
+    ],
+)
+def test_the_console_rule_accepts_only_a_loopback_console_callback(uri, accepted):
+    assert is_dev_console_callback(uri) is accepted

@@ -1,6 +1,7 @@
 """Prepare the local stack (development only): a staff login, the local AWS's
 config bucket, and the local OpenID Connect provider as a ready provider."""
 
+import os
 import secrets
 
 from django.conf import settings
@@ -9,9 +10,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sites import aws
 from sites.models import IdentityProvider
+from sites.roles import ADMIN, OPERATOR, VIEWER, role_assign
 from sites.services.providers import ProviderCheckError, provider_check
 
 DEV_PROVIDER_NAME = "Local dev provider (devidp)"
+# Password logins of the local stack, one per role (staff also sign in through devidp).
+DEV_STAFF = (("admin", ADMIN), ("operator", OPERATOR), ("viewer", VIEWER))
 
 
 class Command(BaseCommand):
@@ -32,16 +36,27 @@ class Command(BaseCommand):
         self._provider(idp_issuer, idp_client_id, idp_client_secret)
 
     def _staff(self, credentials_file):
+        """admin (superuser, Admin role) and demo operator and viewer logins; passwords in var/."""
         User = get_user_model()
-        user = User.objects.filter(username="admin").first()
-        if user is not None:
-            return
-        # A fresh password per machine, kept in var/ (never in the repo).
-        password = secrets.token_urlsafe(12)
-        User.objects.create_superuser("admin", "admin@localhost", password)
+        known = {}
+        if os.path.exists(credentials_file):
+            with open(credentials_file) as handle:
+                known = dict(line.split(" ", 1) for line in handle.read().splitlines() if " " in line)
+        for username, role in DEV_STAFF:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                # A fresh password per machine, kept in var/ (never in the repo).
+                password = secrets.token_urlsafe(12)
+                if role == ADMIN:
+                    user = User.objects.create_superuser(username, f"{username}@localhost", password)
+                else:
+                    user = User.objects.create_user(username, f"{username}@localhost", password, is_staff=True)
+                known[username] = password
+                self.stdout.write(f"staff login created: {username} ({role})")
+            role_assign(user=user, role=role)
+        # admin first: scripts/run-dev reads its password from the first line.
         with open(credentials_file, "w") as handle:
-            handle.write(f"admin {password}\n")
-        self.stdout.write("staff login created")
+            handle.writelines(f"{name} {known[name]}\n" for name, _ in DEV_STAFF if name in known)
 
     def _provider(self, issuer, client_id, client_secret):
         provider = IdentityProvider.objects.filter(name=DEV_PROVIDER_NAME).first()
