@@ -102,8 +102,14 @@ def gate(moto_reset):
 
 
 @pytest.fixture
-def broker(tmp_path):
-    """A filesystem broker in this test's own folder: no other worker or test sees its messages."""
+def broker(tmp_path, monkeypatch):
+    """A filesystem broker in this test's own folder: no other worker or test sees its messages.
+
+    Celery reads CELERY_BROKER_URL from the environment ahead of the broker
+    an app is given, so under CI's Redis the sender would otherwise post to
+    Redis while the workers read this folder.
+    """
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
     var = tmp_path / "var"
     folders = {name: var / "celery" / name for name in ("queue", "processed", "control")}
     for folder in folders.values():
