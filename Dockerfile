@@ -36,8 +36,10 @@ COPY --from=build /opt/venv /opt/venv
 # Code and static files owned by root: the console cannot rewrite itself.
 COPY --from=build /app /app
 WORKDIR /app
-# The only writable places: var/ (beat's schedule, staged uploads until they
-# move to S3), a volume in docker-compose.yml.
+# The only writable places: var/ (beat's schedule), a volume in
+# docker-compose.yml, and /tmp (an upload's temporary file on the web, a
+# staged zip read back on the worker). Staged uploads live in the S3 staging
+# bucket (GATEHOUSE_STAGING_BUCKET, required: gatehouse.E010).
 RUN mkdir -p /app/var/media /app/var/celery && chown -R gatehouse:gatehouse /app/var
 VOLUME ["/app/var"]
 USER gatehouse

@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "sites.tasks.edge_log_retention_task",
         "schedule": 24 * 3600.0,
     },
+    # Staged build zips no pending build reads, once past their max age.
+    "staged-uploads-purge": {
+        "task": "sites.tasks.staged_uploads_purge_task",
+        "schedule": 3600.0,
+    },
     "providers-refresh-keys": {
         "task": "sites.tasks.providers_refresh_keys",
         "schedule": float(settings.GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS),

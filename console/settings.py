@@ -160,6 +160,12 @@ STORAGES = {
     },
 }
 
+# Uploads go to a temporary file as they arrive, never into memory whatever
+# their size; the form checks the zip from that file and streams it to the
+# staging storage (sites/forms/staged_builds.py).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -389,8 +395,16 @@ GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION",
 # regions in sites/aws.py EDGE_LOG_REGIONS).
 GATEHOUSE_EDGE_LOG_RETENTION_DAYS = env.int("GATEHOUSE_EDGE_LOG_RETENTION_DAYS", default=30)
 GATEHOUSE_EDGE_LOG_REGIONS = env.list("GATEHOUSE_EDGE_LOG_REGIONS", default=[])
-# A bucket for staged uploads, checked by /health/ready when set (empty: none).
+# The S3 bucket a build zip is staged in between the page that took it and
+# the worker that uploads it (sites/staging.py; objects under staged-builds/).
+# Required in production (system check gatehouse.E010): the web and worker
+# processes share no disk. Empty in development: MEDIA_ROOT on the local disk.
+# /readyz checks it when set.
 GATEHOUSE_STAGING_BUCKET = env.str("GATEHOUSE_STAGING_BUCKET", default="")
+# A staged zip that no pending build needs is purged this long after it was
+# staged (beat, hourly; `manage.py purge_staged_uploads`); a failed form's
+# reference to its staged zip expires at the same age.
+GATEHOUSE_STAGED_UPLOAD_MAX_AGE_SECONDS = env.int("GATEHOUSE_STAGED_UPLOAD_MAX_AGE_SECONDS", default=24 * 3600)
 # The largest build a zip may unpack to (sites/archives.py).
 GATEHOUSE_BUILD_MAX_FILES = env.int("GATEHOUSE_BUILD_MAX_FILES", default=5000)
 GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1024 * 1024)

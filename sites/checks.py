@@ -66,6 +66,15 @@ def gatehouse_settings_check(app_configs, **kwargs):
                 id="gatehouse.E009",
             )
         )
+    if production and not settings.GATEHOUSE_STAGING_BUCKET:
+        # The web process stages a build; the worker, elsewhere, uploads it.
+        errors.append(
+            Error(
+                "GATEHOUSE_STAGING_BUCKET is not set: build uploads would be staged on this machine's disk.",
+                hint="Set GATEHOUSE_STAGING_BUCKET to an S3 bucket the web and worker processes can both reach.",
+                id="gatehouse.E010",
+            )
+        )
     if production and not settings.GATEHOUSE_FINGERPRINT_KEY:
         errors.append(
             Warning(

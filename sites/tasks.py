@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from . import aws
 from .context import CHAIN_HEADER, chain_adopt
 from .services import providers as provider_services
-from .services import edge_logs, provisioning, publishing
+from .services import edge_logs, provisioning, publishing, staged_uploads
 
 
 @signals.task_prerun.connect(dispatch_uid="gatehouse.chain_from_message")
@@ -140,3 +140,16 @@ def edge_log_retention_task() -> int:
     # Idempotent: creating a group that exists and setting the same retention
     # again change nothing. Daily, so a new edge function shard is covered.
     return len(edge_logs.edge_log_retention_apply())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(aws.AwsTransientError,),
+    retry_backoff=30,
+    max_retries=3,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def staged_uploads_purge_task() -> int:
+    # Idempotent: deleting a staged zip already gone succeeds.
+    return len(staged_uploads.staged_uploads_purge().purged)

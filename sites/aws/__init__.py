@@ -8,6 +8,7 @@ sees `AwsError` / `AwsTransientError`, never a botocore exception.
   policies.py             policy documents (pure data)
   distribution_config.py  the DistributionConfig builder (pure data)
   s3.py, kms.py, iam.py, lambda_.py, cloudfront.py   one module per service
+  staging.py              the staging bucket: StagingStorage, where a build zip waits for the worker
 """
 
 from .clients import (
@@ -89,4 +90,4 @@ from .s3 import (
     site_bucket_ensure,
     site_bucket_policy_put,
 )
-
+from .staging import StagingStorage, staging_bucket_ensure, staging_bucket_name

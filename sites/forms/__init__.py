@@ -15,4 +15,4 @@ from .onboard import OnboardForm
 from .providers import NEW_PROVIDER, PRESET_FIELDS, ProviderCheckForm, ProviderFieldsMixin
 from .site_actions import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm
 from .site_settings import SiteSettingsForm
-from .staged_builds import STAGED_MAX_AGE, STAGED_PREFIX, StagedBuildMixin, stage_build, staged_name_from, staged_token, zip_problem
+from .staged_builds import STAGED_PREFIX, StagedBuildMixin, staged_max_age, stage_build, staged_name_from, staged_token, zip_problem

@@ -1,18 +1,34 @@
-"""A site build (.zip) chosen on a form: checked, staged in storage, carried across a failed submit."""
+"""A site build (.zip) chosen on a form: checked, staged in storage, carried across a failed submit.
 
+The upload arrives as a temporary file (FILE_UPLOAD_HANDLERS), is checked
+from there and streamed to the staging storage (sites/staging.py: the S3
+staging bucket in production), so no whole zip is ever held in memory.
+"""
+
+import logging
 import uuid
 import zipfile
 
+from django.conf import settings
 from django.core import signing
-from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
+from .. import aws
 from ..archives import BuildRefused, archive_entries
+from ..staging import STAGED_PREFIX, staging_storage
 
-STAGED_PREFIX = "staged-builds/"
-# A staged file is offered back for this long after a failed submit.
-STAGED_MAX_AGE = 24 * 3600
+log = logging.getLogger(__name__)
+
 _STAGED_SALT = "gatehouse.staged-build"
+
+
+def staged_max_age() -> int:
+    """A staged file is offered back this long after a failed submit, and purged after it."""
+    return settings.GATEHOUSE_STAGED_UPLOAD_MAX_AGE_SECONDS
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def zip_problem(upload) -> str | None:
@@ -23,6 +39,10 @@ def zip_problem(upload) -> str | None:
     """
     if not upload.name.lower().endswith(".zip"):
         return "Choose a .zip file of the built site."
+    limit = settings.GATEHOUSE_BUILD_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        # Compressed, it can only be smaller than what it unpacks to.
+        return f"The zip is {_megabytes(upload.size)}; a build may be at most {_megabytes(limit)} (GATEHOUSE_BUILD_MAX_BYTES)."
     try:
         with zipfile.ZipFile(upload) as archive:
             try:
@@ -44,24 +64,34 @@ def zip_problem(upload) -> str | None:
 
 
 def stage_build(upload) -> str:
-    """Keep the zip in default storage; the worker reads it from there, never through the broker."""
+    """Keep the zip in the staging storage; the worker reads it from there, never through the broker."""
     name = get_valid_filename(upload.name) or "build.zip"
-    return default_storage.save(f"{STAGED_PREFIX}{uuid.uuid4().hex}/{name}", upload)
+    return staging_storage().save(f"{STAGED_PREFIX}{uuid.uuid4().hex}/{name}", upload)
 
 
-def staged_token(staged_name: str) -> str:
-    # Signed, so a hidden field cannot be edited to point at another stored file.
-    return signing.dumps(staged_name, salt=_STAGED_SALT)
+def staged_token(staged_name: str, size: int | None = None) -> str:
+    # Signed, so a hidden field cannot be edited to point at another stored
+    # file. It carries the size too, so a form shows the staged file without
+    # asking the storage (no I/O in clean()). It expires with the staged
+    # file's purge age: a valid token's file has not been purged.
+    return signing.dumps([staged_name, size], salt=_STAGED_SALT)
+
+
+def staged_from(token: str) -> tuple[str, int | None] | None:
+    """The staged name and size a token names, or None (forged, expired, or not a staged name)."""
+    try:
+        value = signing.loads(token, salt=_STAGED_SALT, max_age=staged_max_age())
+    except signing.BadSignature:
+        return None
+    name, size = (value, None) if isinstance(value, str) else (value if isinstance(value, list) and len(value) == 2 else (None, None))
+    if not isinstance(name, str) or not name.startswith(STAGED_PREFIX) or ".." in name.split("/"):
+        return None
+    return name, size if isinstance(size, int) else None
 
 
 def staged_name_from(token: str) -> str | None:
-    try:
-        name = signing.loads(token, salt=_STAGED_SALT, max_age=STAGED_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    if not isinstance(name, str) or not name.startswith(STAGED_PREFIX) or not default_storage.exists(name):
-        return None
-    return name
+    found = staged_from(token)
+    return found[0] if found else None
 
 
 class StagedBuildMixin:
@@ -85,10 +115,11 @@ class StagedBuildMixin:
             self._upload_to_stage = upload
             return upload.name
         if token:
-            name = staged_name_from(token)
-            if name:
+            found = staged_from(token)
+            if found:
+                name, size = found
                 self.staged_name = name
-                self.staged_display = (name.rsplit("/", 1)[-1], default_storage.size(name))
+                self.staged_display = (name.rsplit("/", 1)[-1], size)
                 return name
         if required:
             self.add_error(self.build_field, "Choose the built site as a .zip file (it must have index.html at its top level).")
@@ -99,10 +130,21 @@ class StagedBuildMixin:
         upload = getattr(self, "_upload_to_stage", None)
         if upload is not None:
             self._upload_to_stage = None
-            self.staged_name = stage_build(upload)
+            try:
+                self.staged_name = stage_build(upload)
+            except aws.AwsError as exc:
+                log.warning("staging a build failed: %s", exc.code or type(exc).__name__)
+                self.add_error(
+                    self.build_field,
+                    "The zip could not be stored for upload (the staging storage did not answer); choose it again in a minute.",
+                )
+                return None
             self.staged_display = (upload.name, upload.size)
         return getattr(self, "staged_name", None)
 
     @property
     def staged_build_token(self) -> str:
-        return staged_token(self.staged_name) if getattr(self, "staged_name", None) else ""
+        if not getattr(self, "staged_name", None):
+            return ""
+        display = getattr(self, "staged_display", None)
+        return staged_token(self.staged_name, display[1] if display else None)

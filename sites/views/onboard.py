@@ -20,7 +20,8 @@ def onboard(request):
     valid = request.method == "POST" and form.is_valid()
     if form.is_bound:
         # Staged even when another field is wrong, so the zip need not be chosen again.
-        form.stage_upload()
+        # A staging storage that did not answer is an error beside the field too.
+        valid = form.stage_upload() is not None and valid
     if valid and form.check_provider():
         try:
             site = _create(request, form)

@@ -148,7 +148,8 @@ def site_build_upload(request, slug):
     site = site_or_404(slug)
     form = BuildUploadForm(request.POST, request.FILES)
     valid = form.is_valid()
-    form.stage_upload()
+    # A staging storage that did not answer is an error beside the field too.
+    valid = form.stage_upload() is not None and valid
     if not valid:
         if request.POST.get("from") == "builds":
             # The error goes back beside the file field it is about, on the tab it came from.

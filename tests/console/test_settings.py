@@ -40,6 +40,7 @@ def test_production_starts_with_its_settings():
         GATEHOUSE_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="console.example",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        GATEHOUSE_STAGING_BUCKET="gatehouse-staging",
     )
     assert result.returncode == 0, result.stderr
 
@@ -77,6 +78,7 @@ PRODUCTION = {
     "GATEHOUSE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "console.example",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "GATEHOUSE_STAGING_BUCKET": "gatehouse-staging",
 }
 
 
@@ -101,6 +103,15 @@ def test_production_refuses_allowed_hosts_that_accept_every_host():
     result = manage("check", **dict(PRODUCTION, ALLOWED_HOSTS="*"))
     assert result.returncode != 0
     assert "gatehouse.E009" in result.stderr
+
+
+def test_production_refuses_to_stage_builds_on_its_own_disk():
+    """Issue 9, item 1: without a staging bucket the web stages a build where the worker cannot read it."""
+    unset = {k: v for k, v in PRODUCTION.items() if k != "GATEHOUSE_STAGING_BUCKET"}
+    result = manage("check", **unset)
+    assert result.returncode != 0
+    assert "gatehouse.E010" in result.stderr and "GATEHOUSE_STAGING_BUCKET" in result.stderr
+    assert "gatehouse.E010" not in manage("check", **PRODUCTION).stderr
 
 
 def test_production_without_a_fingerprint_key_warns_and_with_one_is_clean():

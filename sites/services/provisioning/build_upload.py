@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import zipfile
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from ... import archives as build_files
 from ... import aws
 from ...context import chain
 from ...models import Activity, Build, Deployment, ProtectedSite
+from ...staging import staging_storage
 from .. import publishing
 from .steps import Kind, Progress, StepFailed, Wait, _deployment_create, _finish, _past_deadline, _run, _site
 
@@ -42,8 +42,8 @@ def build_upload(deployment: Deployment) -> Progress:
 
     def done() -> str:
         # The staged copy is no longer needed once every file is in S3.
-        if build.staged_name and default_storage.exists(build.staged_name):
-            default_storage.delete(build.staged_name)
+        if build.staged_name:
+            staging_storage().delete(build.staged_name)
         Build.objects.filter(pk=build.pk).update(staged_name="")
         if not ProtectedSite.objects.filter(pk=site.pk, live_build=build).exists():
             return f"build {build.pk} is uploaded; a build made live after it is served"
@@ -65,9 +65,12 @@ def _open_staged(build: Build):
     name = build.staged_name
     if not name or name.startswith("/") or ".." in name.split("/"):
         raise StepFailed("the staged archive name is not a storage path")
-    if not default_storage.exists(name):
-        raise StepFailed("the staged archive is gone; upload the build again")
-    return default_storage.open(name, "rb")
+    # From the staging bucket in production: streamed into a temporary file
+    # on this worker's disk, the web process's disk being out of reach.
+    try:
+        return staging_storage().open(name, "rb")
+    except FileNotFoundError:
+        raise StepFailed("the staged archive is gone; upload the build again") from None
 
 
 def _build_check_step(build: Build) -> str:
