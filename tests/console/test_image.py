@@ -120,3 +120,19 @@ def test_compose_has_no_default_password_and_redis_requires_one(compose):
     web_env = services["web"]["environment"]
     assert web_env["CELERY_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
     assert web_env["GATEHOUSE_ENV"] == "production"
+
+
+def test_compose_console_services_share_no_disk_and_stage_builds_in_s3(compose):
+    """Issue 9, item 1: web, worker and beat share nothing but the database, the broker and S3.
+
+    Before, every console service mounted the one console-var volume, so a
+    build staged on the web's disk looked reachable from the worker in
+    compose and nowhere else."""
+    services = compose["services"]
+    owners: dict[str, list[str]] = {}
+    for name in ("migrate", "web", "worker", "beat"):
+        for volume in services[name].get("volumes", []):
+            owners.setdefault(str(volume).split(":", 1)[0], []).append(name)
+    assert {volume: names for volume, names in owners.items() if len(names) > 1} == {}
+    for name in ("migrate", "web", "worker", "beat"):
+        assert services[name]["environment"]["GATEHOUSE_STAGING_BUCKET"].startswith("${GATEHOUSE_STAGING_BUCKET:?"), name
