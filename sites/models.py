@@ -5,7 +5,7 @@ from base64 import urlsafe_b64encode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from edge_runtime.config import CURRENT_SCHEMA_VERSION, is_host_name
@@ -243,7 +243,7 @@ class ProtectedSite(models.Model):
             errors["hosts"] = "A host name is listed twice."
         else:
             self.hosts = hosts
-            taken = ProtectedSite.hosts_in_use(exclude_site_id=self.pk) & set(hosts)
+            taken = ProtectedSite.hosts_taken(hosts, exclude_site_id=self.pk)
             if taken:
                 errors["hosts"] = f"Already used by another site: {', '.join(sorted(taken))}"
         self.emails = sorted({e.strip().lower() for e in self.emails or [] if e.strip()})
@@ -255,16 +255,46 @@ class ProtectedSite(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def save(self, *args, **kwargs):
+        # The site row and its SiteHost rows commit together: a host another
+        # site took after our clean() ran fails here, on the unique index,
+        # and nothing of this save is kept.
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if update_fields is None or {"hosts", "distribution_domain"} & set(update_fields):
+                self.site_hosts_sync()
+
+    def site_hosts_sync(self) -> None:
+        """Make the SiteHost rows match config_hosts (call inside a transaction).
+
+        Raises ValidationError on `hosts` when another site holds one of them.
+        """
+        wanted = set(self.config_hosts)
+        held = set(SiteHost.objects.filter(site_id=self.pk).values_list("host", flat=True))
+        if held - wanted:
+            SiteHost.objects.filter(site_id=self.pk, host__in=held - wanted).delete()
+        if not wanted - held:
+            return
+        try:
+            with transaction.atomic():
+                SiteHost.objects.bulk_create([SiteHost(site_id=self.pk, host=h) for h in sorted(wanted - held)])
+        except IntegrityError:
+            taken = ProtectedSite.hosts_taken(wanted - held, exclude_site_id=self.pk)
+            raise ValidationError(
+                {"hosts": f"Already used by another site: {', '.join(sorted(taken)) or 'one of these names'}"}
+            ) from None
+
     @classmethod
-    def hosts_in_use(cls, *, exclude_site_id=None) -> set[str]:
-        """Every host name some site publishes a config under."""
-        in_use = set()
-        rows = cls.objects.exclude(pk=exclude_site_id).values_list("hosts", "distribution_domain")
-        for hosts, distribution_domain in rows:
-            in_use.update(hosts or [])
-            if distribution_domain:
-                in_use.add(distribution_domain)
-        return in_use
+    def hosts_taken(cls, hosts, *, exclude_site_id=None) -> set[str]:
+        """Which of `hosts` another site publishes a config under: one indexed query."""
+        hosts = {h.lower() for h in hosts}
+        if not hosts:
+            return set()
+        rows = SiteHost.objects.filter(host__in=hosts)
+        if exclude_site_id is not None:
+            rows = rows.exclude(site_id=exclude_site_id)
+        return set(rows.values_list("host", flat=True))
 
     @property
     def config_hosts(self) -> list[str]:
@@ -305,6 +335,17 @@ class ProtectedSite(models.Model):
 
     def current_session_key(self) -> "SessionKey | None":
         return self.session_keys.filter(retired_at=None).order_by("-created_at", "-pk").first()
+
+
+class SiteHost(models.Model):
+    """One host name a site publishes its config under (custom names and
+    CloudFront's domain): the unique index makes a name belong to one site."""
+
+    host = models.CharField(max_length=253, unique=True)
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="host_rows")
+
+    def __str__(self):
+        return self.host
 
 
 class SessionKey(models.Model):

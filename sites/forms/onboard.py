@@ -65,7 +65,7 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         if not local_stack() or cleaned.get("hosts") or self.errors.get("hosts") or not cleaned.get("slug"):
             return
         host = local_host_for(cleaned["slug"])
-        if host in ProtectedSite.hosts_in_use():
+        if ProtectedSite.hosts_taken([host]):
             self.add_error("hosts", f"{host} is used by another site: enter a host name under .localhost.")
             return
         cleaned["hosts"] = [host]

@@ -128,7 +128,7 @@ class SiteSettingsForm(forms.Form):
         bad = [h for h in hosts if not is_host_name(h)]
         if bad:
             raise forms.ValidationError(f"Not a host name (no scheme, port or path): {', '.join(bad)}")
-        taken = ProtectedSite.hosts_in_use(exclude_site_id=self.site.pk if self.site else None) & set(hosts)
+        taken = ProtectedSite.hosts_taken(hosts, exclude_site_id=self.site.pk if self.site else None)
         if taken:
             raise forms.ValidationError(f"Already used by another site: {', '.join(sorted(taken))}")
         return hosts

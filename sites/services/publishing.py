@@ -226,7 +226,7 @@ def _hosts_to_remove(revision: ConfigRevision) -> list[str]:
         return []
     gone = set(previous.hosts) - set(revision.hosts)
     # A name that moved to another site now holds that site's config.
-    return sorted(gone - ProtectedSite.hosts_in_use(exclude_site_id=revision.site_id))
+    return sorted(gone - ProtectedSite.hosts_taken(gone, exclude_site_id=revision.site_id))
 
 
 def revision_upload(*, revision_id: int) -> UploadResult:

@@ -268,7 +268,8 @@ def test_a_site_without_host_names_gets_its_slug_under_localhost_on_the_local_st
 
 
 def test_a_taken_local_address_is_said_beside_the_host_names(staff_client, discovery, provisioning_calls, local_stack, site):
-    ProtectedSite.objects.filter(pk=site.pk).update(hosts=["acme-ltd-q3-prototype.localhost"])
+    site.hosts = ["acme-ltd-q3-prototype.localhost"]
+    site.save(update_fields=["hosts"])  # save(), not update(): it keeps the SiteHost rows in step
     response = staff_client.post(URL, _data(hosts="", build=_zip()))
     assert response.status_code == 400
     assert "acme-ltd-q3-prototype.localhost is used by another site" in response.content.decode()

@@ -112,6 +112,7 @@ def _distribution_step(site: ProtectedSite) -> str:
     # is made half-way; the config step publishes once, knowingly.
     ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=result["id"], distribution_domain=result["domain"])
     site.distribution_id, site.distribution_domain = result["id"], result["domain"]
+    site.site_hosts_sync()
     return f"{result['id']} ({result['domain']}){'' if result['created'] else ', found by its caller reference'}"
 
 

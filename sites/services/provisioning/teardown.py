@@ -104,4 +104,4 @@ def _teardown_hosts(site: ProtectedSite) -> list[str]:
     for revision in site.revisions.filter(upload_status=ConfigRevision.UploadStatus.UPLOADED).only("content"):
         hosts.update(revision.hosts)
     # A name another site uses now holds that site's config.
-    return sorted(hosts - ProtectedSite.hosts_in_use(exclude_site_id=site.pk))
+    return sorted(hosts - ProtectedSite.hosts_taken(hosts, exclude_site_id=site.pk))

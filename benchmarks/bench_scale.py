@@ -1,0 +1,123 @@
+"""Flat cost at 10,000 sites (issue 9): each figure at a small and a large size,
+against a baseline measured in the same run.
+
+Runs on a throwaway in-memory SQLite database (moto in-process for the AWS
+figures); prints one line per measure: median, baseline, ratio.
+
+    python benchmarks/bench_scale.py [--large 10000]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+os.environ["DATABASE_URL"] = "sqlite://:memory:"
+os.environ["GATEHOUSE_ENV_FILE"] = os.devnull
+for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(name, None)
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+
+import logging  # noqa: E402
+
+import django  # noqa: E402
+
+django.setup()
+logging.disable(logging.WARNING)
+
+from django.core.management import call_command  # noqa: E402
+
+
+def median_ms(fn, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def line(what, value, baseline, unit="ms", base_name="baseline"):
+    ratio = value / baseline if baseline else float("inf")
+    print(f"   {what}: {value:.2f} {unit}; {base_name} {baseline:.2f} {unit}; ratio {ratio:.2f}")
+
+
+def provider_make():
+    from sites.models import IdentityProvider
+
+    provider = IdentityProvider(
+        name="Bench", issuer="https://bench.example/", authorization_endpoint="https://bench.example/authorize",
+        token_endpoint="https://bench.example/token", jwks_uri="https://bench.example/jwks", client_id="bench",
+    )
+    provider.client_secret = "bench-secret"
+    provider.save()
+    return provider
+
+
+def sites_grow(provider, total):
+    """Sites s0..s{total-1}, each with a host and a CloudFront domain, and their SiteHost rows."""
+    from sites.models import ProtectedSite, SiteHost
+
+    have = ProtectedSite.objects.filter(slug__startswith="s-").count()
+    new = [
+        ProtectedSite(
+            client=f"Client {i // 10}", name=f"Site {i}", slug=f"s-{i}", hosts=[f"s{i}.example"], provider=provider,
+            distribution_id=f"E{i:012d}", distribution_domain=f"d{i}.cloudfront.net", status="live",
+            emails=[f"user{j}@client{i}.example" for j in range(20)],
+        )
+        for i in range(have, total)
+    ]
+    made = ProtectedSite.objects.bulk_create(new, batch_size=500)
+    SiteHost.objects.bulk_create(
+        [SiteHost(site_id=s.pk, host=h) for s in made for h in s.config_hosts], batch_size=1000
+    )
+
+
+def bench_hosts(provider, sizes):
+    """Host uniqueness: the check a save makes, against a lookup by primary key."""
+    from sites.models import ProtectedSite
+
+    print("== host uniqueness (the check in every site save)")
+    first = ProtectedSite.objects.order_by("pk").first
+    for total in sizes:
+        sites_grow(provider, total)
+        probe = ProtectedSite(client="x", name="x", slug="probe", hosts=["new.example", "www.new.example"], provider=provider)
+        baseline = median_ms(lambda: ProtectedSite.objects.filter(pk=1).exists(), 200)
+
+        def scan():  # what hosts_in_use() did: decode every site's hosts
+            in_use = set()
+            for hosts, domain in ProtectedSite.objects.values_list("hosts", "distribution_domain"):
+                in_use.update(hosts or [])
+                in_use.add(domain)
+            return in_use & set(probe.hosts)
+
+        check = median_ms(lambda: ProtectedSite.hosts_taken(probe.hosts), 200)
+        line(f"{total:>6} sites, hosts_taken (SiteHost index)", check, baseline, base_name="pk lookup")
+        line(f"{total:>6} sites, the old every-site scan", median_ms(scan, 5 if total > 1000 else 50), baseline, base_name="pk lookup")
+        site = first()
+        line(f"{total:>6} sites, full_clean of a site (its host check)", median_ms(site.full_clean, 100), baseline, base_name="pk lookup")
+
+
+SECTIONS = {"hosts": bench_hosts}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=10)
+    parser.add_argument("--large", type=int, default=10000)
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    provider = provider_make()
+    for name, section in SECTIONS.items():
+        if args.only and name not in args.only:
+            continue
+        section(provider, (args.small, args.large))
+
+
+if __name__ == "__main__":
+    main()
