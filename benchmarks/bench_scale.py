@@ -102,7 +102,53 @@ def bench_hosts(provider, sizes):
         line(f"{total:>6} sites, full_clean of a site (its host check)", median_ms(site.full_clean, 100), baseline, base_name="pk lookup")
 
 
-SECTIONS = {"hosts": bench_hosts}
+def moto_in_process():
+    """moto in this process, and sites.aws pointed at it (no endpoint URL)."""
+    from django.conf import settings
+    from moto import mock_aws
+
+    from sites import aws
+
+    mock = mock_aws()
+    mock.start()
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = None
+    aws.clients_reset()
+    return mock
+
+
+def bench_distribution(provider, sizes):
+    """A new site's distribution lookup, at N distributions in the account, against one GetDistribution."""
+    from sites import aws
+
+    print("== a new site's distribution lookup (moto in process)")
+    mock = moto_in_process()
+    try:
+        oac_id = aws.oac_ensure(name="bench-oac")
+        made = []
+
+        def create(reference):
+            return aws.distribution_ensure(
+                caller_reference=reference, comment=f"bench {reference}", bucket_name="bench-bucket",
+                oac_id=oac_id, edge_version_arn=None,
+            )
+
+        counter = iter(range(10**9))
+        for total in (sizes[0], min(sizes[1], 1000)):
+            while len(made) < total:
+                made.append(create(f"bench:fill-{len(made)}"))
+            known = made[0]["id"]
+            baseline = median_ms(lambda: aws.distribution_get(known), 20)
+            new = median_ms(lambda: create(f"bench:new-{next(counter)}"), 10)
+            lost = median_ms(lambda: create("bench:fill-0"), 10)
+            listing = median_ms(lambda: aws.distribution_find_by_caller_reference("bench:absent"), 3)
+            line(f"{total:>6} distributions, new site (one CreateDistribution)", new, baseline, base_name="GetDistribution")
+            line(f"{total:>6} distributions, lost id (Create -> AlreadyExists -> Get)", lost, baseline, base_name="GetDistribution")
+            line(f"{total:>6} distributions, the old lookup (list every distribution)", listing, baseline, base_name="GetDistribution")
+    finally:
+        mock.stop()
+
+
+SECTIONS = {"hosts": bench_hosts, "distribution": bench_distribution}
 
 
 def main():

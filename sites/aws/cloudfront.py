@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 
 from .clients import AwsConflict, AwsError, _call, _is, _not_found, client
@@ -64,7 +65,9 @@ def _summary(distribution: dict) -> dict:
 
 
 def distribution_find_by_caller_reference(caller_reference: str) -> dict | None:
-    """The distribution created with this CallerReference, or None.
+    """The distribution created with this CallerReference, or None, by listing
+    every distribution: only for teardown of a site whose create was never
+    recorded, and as the fallback when CloudFront's answer names no id.
 
     List summaries carry no CallerReference, so we match on the Comment, which
     always contains it, then confirm against the full config.
@@ -83,6 +86,24 @@ def distribution_find_by_caller_reference(caller_reference: str) -> dict | None:
         marker = page.get("NextMarker")
         if not page.get("IsTruncated") or not marker:
             return None
+
+
+# CloudFront's (and moto's) DistributionAlreadyExists message ends with the
+# id: "... associated with another distribution. Already exists: E1SXXXXXXXXXX".
+_ALREADY_EXISTS_ID = re.compile(r"Already exists: ([A-Z0-9]{8,32})\b")
+
+
+def _distribution_with_reference(distribution_id: str, caller_reference: str) -> dict | None:
+    try:
+        response = _call(client("cloudfront"), "get_distribution", Id=distribution_id)
+    except AwsError as exc:
+        if _not_found(exc):
+            return None
+        raise
+    distribution = response["Distribution"]
+    if distribution["DistributionConfig"].get("CallerReference") != caller_reference:
+        return None
+    return _summary(distribution)
 
 
 def distribution_get(distribution_id: str) -> dict | None:
@@ -123,8 +144,8 @@ def distribution_ensure(
     Returns {"id", "arn", "domain", "status", "created"}.
     """
     if caller_reference not in comment:
-        # The lookup above matches on the Comment (128 characters at most):
-        # the reference must survive any trimming.
+        # The listing fallback matches on the Comment (128 characters at
+        # most): the reference must survive any trimming.
         comment = f"{comment[: 128 - len(caller_reference) - 3]} [{caller_reference}]"
     config = distribution_config_new(
         caller_reference=caller_reference,
@@ -135,17 +156,20 @@ def distribution_ensure(
         certificate_arn=certificate_arn,
         edge_version_arn=edge_version_arn,
     )
-    existing = distribution_find_by_caller_reference(caller_reference)
-    if existing:
-        return {**existing, "created": False}
+    # No lookup first: the CallerReference makes the create idempotent, so
+    # one call answers for a new site whatever the account holds.
     try:
         response = _call(client("cloudfront"), "create_distribution", DistributionConfig=config)
     except AwsError as exc:
         # Created by an earlier run whose answer we never saw (or a twin task).
-        if _is(exc, "DistributionAlreadyExists"):
-            existing = distribution_find_by_caller_reference(caller_reference)
-            if existing:
-                return {**existing, "created": False}
+        if not _is(exc, "DistributionAlreadyExists"):
+            raise
+        named = _ALREADY_EXISTS_ID.search(str(exc))
+        existing = _distribution_with_reference(named.group(1), caller_reference) if named else None
+        # The message is prose, not a field: if it ever stops naming the id, list.
+        existing = existing or distribution_find_by_caller_reference(caller_reference)
+        if existing:
+            return {**existing, "created": False}
         raise
     return {**_summary(response["Distribution"]), "created": True}
 

@@ -17,10 +17,11 @@ def ensure(aws, **overrides):
         caller_reference="gatehouse:acme-demo:7",
         comment="Gatehouse acme-demo",
         bucket_name="gatehouse-site-7-acme-demo",
-        oac_id=aws.oac_ensure(name="gatehouse-oac"),
         edge_version_arn=VERSION_ARN,
     )
     params.update(overrides)
+    if "oac_id" not in params:
+        params["oac_id"] = aws.oac_ensure(name="gatehouse-oac")
     return aws.distribution_ensure(**params)
 
 
@@ -147,20 +148,47 @@ def test_a_long_comment_keeps_the_caller_reference_that_finds_it_again(aws):
     assert len(distributions(aws)) == 1
 
 
-def test_distribution_already_exists_is_answered_with_the_existing_one(aws, monkeypatch):
+def test_a_new_site_is_one_call_whatever_the_account_holds(aws):
+    """Fails on main: it listed every distribution (ListDistributions, a page per 100) before creating."""
+    for i in range(3):
+        ensure(aws, caller_reference=f"gatehouse:other-{i}", bucket_name=f"gatehouse-site-{i}-other")
+    oac_id = aws.oac_ensure(name="gatehouse-oac")
+    sent = record(aws.client("cloudfront"))
+    created = ensure(aws, oac_id=oac_id)
+    assert created["created"]
+    assert [r.operation for r in sent.requests] == ["CreateDistribution"]
+
+
+def test_a_lost_distribution_is_found_from_distribution_already_exists_without_listing(aws):
+    """moto answers DistributionAlreadyExists as CloudFront does, the id at the end of the
+    message ("... Already exists: E1SXXXXXXXXXX"); the id is read from it and confirmed by GetDistribution."""
     first = ensure(aws)
-    # As if our first lookup missed it (the create's answer was lost):
-    real_find = aws.distribution_find_by_caller_reference
-    calls = []
+    ensure(aws, caller_reference="gatehouse:other", bucket_name="gatehouse-site-8-other")
+    oac_id = aws.oac_ensure(name="gatehouse-oac")
+    sent = record(aws.client("cloudfront"))
+    again = ensure(aws, oac_id=oac_id)  # as if the first create's answer was lost
+    assert again["id"] == first["id"] and not again["created"]
+    assert [r.operation for r in sent.requests] == ["CreateDistribution", "GetDistribution"]
+    assert sent.last("GetDistribution").params == {"Id": first["id"]}
+    assert len(distributions(aws)) == 2
 
-    def find_second_time(ref):
-        calls.append(ref)
-        return None if len(calls) == 1 else real_find(ref)
 
-    monkeypatch.setattr(aws.cloudfront, "distribution_find_by_caller_reference", find_second_time)
+def test_an_already_exists_answer_without_an_id_falls_back_to_listing(aws):
+    first = ensure(aws)
+    fail(aws.client("cloudfront"), "CreateDistribution", "DistributionAlreadyExists", status=409,
+         message="The caller reference is associated with another distribution.")
+    sent = record(aws.client("cloudfront"))
     again = ensure(aws)
-    assert again["id"] == first["id"] and len(calls) == 2
-    assert len(distributions(aws)) == 1
+    assert again["id"] == first["id"] and not again["created"]
+    assert "ListDistributions" in [r.operation for r in sent.requests]
+
+
+def test_an_id_named_for_another_reference_is_not_taken(aws):
+    other = ensure(aws, caller_reference="gatehouse:other", bucket_name="gatehouse-site-8-other")
+    fail(aws.client("cloudfront"), "CreateDistribution", "DistributionAlreadyExists", status=409,
+         message=f"The caller reference ... Already exists: {other['id']}")
+    with pytest.raises(aws.AwsError):
+        ensure(aws)  # nothing was made with this reference: neither the named one nor any listed
 
 
 def test_an_update_retries_after_a_precondition_failure_and_re_applies_the_change(aws):
