@@ -148,7 +148,154 @@ def bench_distribution(provider, sizes):
         mock.stop()
 
 
-SECTIONS = {"hosts": bench_hosts, "distribution": bench_distribution}
+def _quiet_broker():
+    """Nothing leaves for a broker: the sends a save or a roll-out makes are dropped (counted)."""
+    from sites import enqueue
+
+    sent = []
+    enqueue.task_send = lambda name, *args, **options: sent.append(name)
+    return sent
+
+
+def _admin_client():
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    user, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Admin"))
+    client = Client()
+    client.force_login(user)
+    return client, user
+
+
+def _releases():
+    from sites.models import EdgeRelease
+
+    old, _ = EdgeRelease.objects.get_or_create(
+        version="bench-old", defaults=dict(zip_sha256="a" * 64, status="published", function_name="gatehouse-edge",
+                                           version_arn="arn:aws:lambda:us-east-1:123456789012:function:gatehouse-edge:1"))
+    new, _ = EdgeRelease.objects.get_or_create(
+        version="bench-new", defaults=dict(zip_sha256="b" * 64, status="published", function_name="gatehouse-edge",
+                                           version_arn="arn:aws:lambda:us-east-1:123456789012:function:gatehouse-edge:2"))
+    return old, new
+
+
+def bench_rollout(provider, sizes):
+    """Roll-out to all sites: the POST (a row and one task) and the worker's batches on moto."""
+    from django.db import transaction
+    from django.urls import reverse
+
+    from sites import aws
+    from sites.models import ProtectedSite, Rollout
+    from sites.services.provisioning import rollout_advance, rollout_start
+    from sites.services.sites import site_create
+
+    print("== roll-out of an edge release to all sites")
+    sent = _quiet_broker()
+    client, user = _admin_client()
+    old, new = _releases()
+
+    # The POST: sites in the database only (it calls no AWS and moves no site).
+    for total in sizes:
+        sites_grow(provider, total)
+        ProtectedSite.objects.filter(slug__startswith="s-").update(edge_release=old)
+        ProtectedSite.objects.filter(slug="s-0").update(edge_release=new)  # one site checked first
+        url = reverse("sites:release_rollout", args=[new.pk])
+
+        def post_all():
+            Rollout.objects.all().delete()
+            response = client.post(url, {"scope": "all"})
+            assert response.status_code == 302, response.status_code
+
+        def post_one():
+            client.post(url, {"scope": "one", "site": "s-1"})
+
+        one = median_ms(post_one, 10)
+        line(f"{total:>6} sites, POST roll-out to all (one row, one task)", median_ms(post_all, 10), one,
+             base_name="POST roll-out to one site")
+    ProtectedSite.objects.all().delete()
+    Rollout.objects.all().delete()
+
+    # The worker: real distributions on moto, moved a batch at a time.
+    mock = moto_in_process()
+    try:
+        oac_id = aws.oac_ensure(name="gatehouse-oac")
+        made = []
+        small, large = sizes[0], min(sizes[1], 200)
+        for total in (small, large):
+            while len(made) < total:
+                i = len(made)
+                with transaction.atomic():
+                    site = site_create(client="Bench", name=f"r{i}", slug=f"r-{i}", hosts=[f"r{i}.example"],
+                                       provider=provider, allow_any_user=True, edge_release=old)
+                created = aws.distribution_ensure(caller_reference=f"bench:r{i}", comment=f"bench r{i}",
+                                                  bucket_name=f"bench-r{i}", oac_id=oac_id, edge_version_arn=old.version_arn)
+                ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=created["id"], bucket_name=f"bench-r{i}")
+                made.append(created["id"])
+            ProtectedSite.objects.update(edge_release=old)
+            Rollout.objects.all().delete()
+            start = time.perf_counter()
+            rollout = rollout_start(release=new, actor=user)
+            while rollout_advance(rollout_id=rollout.pk):
+                pass
+            took = time.perf_counter() - start
+            assert rollout.counts()["updated"] == total, rollout.counts()
+
+            def raw_update(distribution_id=made[0]):
+                aws.distribution_update(distribution_id=distribution_id, mutate=lambda config: None)
+
+            raw = median_ms(raw_update, 20)
+            rate = total / took
+            print(f"   {total:>6} sites, worker fan-out: {rate:.1f} sites/s ({took * 1000 / total:.1f} ms a site); "
+                  f"baseline one bare GetDistributionConfig + UpdateDistribution {raw:.2f} ms ({1000 / raw:.1f} a s); "
+                  f"ratio {(took * 1000 / total) / raw:.2f}")
+    finally:
+        mock.stop()
+    ProtectedSite.objects.all().delete()
+
+
+def _page(client, url, runs=10):
+    size = len(client.get(url).content)
+    return median_ms(lambda: client.get(url), runs), size
+
+
+def bench_pages(provider, sizes):
+    """The release page and the activity page, time and bytes, at the small and the large size."""
+    from django.urls import reverse
+
+    from sites.models import Activity, ProtectedSite
+
+    print("== release page and activity page")
+    _quiet_broker()
+    client, _ = _admin_client()
+    old, new = _releases()
+    results = {}
+    for total in sizes:
+        sites_grow(provider, total)
+        ProtectedSite.objects.filter(slug__startswith="s-").update(edge_release=old)
+        have = Activity.objects.filter(verb="site.create").count()
+        Activity.objects.bulk_create(
+            [Activity(chain_id=f"c{i}", verb="site.create", site_slug=f"s-{i}", detail="bench") for i in range(have, total)],
+            batch_size=1000,
+        )
+        for name, url in (("release page", reverse("sites:release", args=[new.pk])), ("activity page", reverse("sites:activity"))):
+            results[(name, total)] = _page(client, url)
+    for name in ("release page", "activity page"):
+        (t0, b0), (t1, b1) = results[(name, sizes[0])], results[(name, sizes[1])]
+        line(f"{name} at {sizes[1]} sites, time", t1, t0, base_name=f"at {sizes[0]} sites")
+        line(f"{name} at {sizes[1]} sites, size", b1 / 1024, b0 / 1024, unit="KB", base_name=f"at {sizes[0]} sites")
+    ProtectedSite.objects.all().delete()
+
+
+SECTIONS = {
+    "hosts": bench_hosts,
+    "distribution": bench_distribution,
+    "rollout": bench_rollout,
+    "pages": bench_pages,
+}
 
 
 def main():

@@ -15,6 +15,10 @@ app.conf.beat_schedule = {
         "task": "sites.tasks.revisions_sweep",
         "schedule": 60.0,
     },
+    "rollouts-sweep": {
+        "task": "sites.tasks.rollouts_sweep",
+        "schedule": 30.0,
+    },
     "deployments-sweep": {
         "task": "sites.tasks.deployments_sweep",
         "schedule": 300.0,

@@ -391,6 +391,11 @@ GATEHOUSE_PROVISION_DEADLINE_SECONDS = env.int("GATEHOUSE_PROVISION_DEADLINE_SEC
 # Sites placed on one edge function before the next is used; unset, Lambda@Edge's
 # own limit (sites/aws/lambda_.py MAX_ASSOCIATIONS_PER_FUNCTION).
 GATEHOUSE_EDGE_SITES_PER_FUNCTION = env.int("GATEHOUSE_EDGE_SITES_PER_FUNCTION", default=None)
+# An edge release rolled out to every site: sites moved per task, and sites
+# whose CloudFront status one rollouts_sweep run checks (provisioning/rollout.py).
+GATEHOUSE_ROLLOUT_BATCH_SIZE = env.int("GATEHOUSE_ROLLOUT_BATCH_SIZE", default=100)
+GATEHOUSE_ROLLOUT_CHECK_BATCH_SIZE = env.int("GATEHOUSE_ROLLOUT_CHECK_BATCH_SIZE", default=500)
+GATEHOUSE_ROLLOUT_CONCURRENCY = env.int("GATEHOUSE_ROLLOUT_CONCURRENCY", default=8)
 # CloudWatch Logs retention of the edge function's log groups, set in each
 # region Lambda@Edge writes to (sites/services/edge_logs.py; empty list: the
 # regions in sites/aws.py EDGE_LOG_REGIONS).

@@ -16,7 +16,8 @@ from .context import CHAIN_HEADER, current_chain
 DEPLOYMENT_RUN = "sites.tasks.deployment_run_task"
 REVISION_UPLOAD = "sites.tasks.revision_upload_task"
 CONFIG_PUBLISH = "sites.tasks.config_publish_task"
-TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH)
+ROLLOUT_ADVANCE = "sites.tasks.rollout_advance_task"
+TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH, ROLLOUT_ADVANCE)
 
 
 def task_send(name: str, *args, **options) -> None:
@@ -52,3 +53,11 @@ def revision_upload(revision_id: int) -> None:
 
 def config_publish(site_id: int, actor_id: int | None, reason: str, *, countdown: int = 0) -> None:
     task_send(CONFIG_PUBLISH, site_id, actor_id, reason, countdown=countdown)
+
+
+def rollout_advance_on_commit(rollout_id: int) -> None:
+    task_send_on_commit(ROLLOUT_ADVANCE, rollout_id)
+
+
+def rollout_advance(rollout_id: int) -> None:
+    task_send(ROLLOUT_ADVANCE, rollout_id)

@@ -637,3 +637,59 @@ class StaffIdentity(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.issuer}"
+
+
+class Rollout(models.Model):
+    """An edge release rolled out to every site: one row, its sites in RolloutSite.
+
+    The request only records it; the worker moves its sites in batches
+    (provisioning.rollout), and rollouts_sweep marks each one done when
+    CloudFront says `Deployed`.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running"  # sites still being moved
+        APPLYING = "applying"  # every update sent; CloudFront deploying
+        DONE = "done"
+
+    release = models.ForeignKey(EdgeRelease, on_delete=models.CASCADE, related_name="rollouts")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    sites_listed = models.BooleanField(default=False, editable=False)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    chain_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"roll-out of {self.release.version} ({self.status})"
+
+    def counts(self) -> dict[str, int]:
+        """Sites by state, one query: {"pending": n, ..., "total": n}."""
+        rows = dict(self.site_rows.values_list("state").annotate(n=models.Count("pk")).values_list("state", "n"))
+        counts = {state: rows.get(state, 0) for state in RolloutSite.State.values}
+        counts["total"] = sum(rows.values())
+        return counts
+
+
+class RolloutSite(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending"
+        UPDATING = "updating"  # claimed by a batch
+        UPDATED = "updated"  # CloudFront took the update; deploying
+        DEPLOYED = "deployed"
+        FAILED = "failed"
+
+    rollout = models.ForeignKey(Rollout, on_delete=models.CASCADE, related_name="site_rows")
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rollout", "site"], name="rolloutsite_one_per_site")]
+        indexes = [models.Index(fields=["state", "checked_at"]), models.Index(fields=["rollout", "state"])]

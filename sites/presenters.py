@@ -238,6 +238,13 @@ def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
     elif verb == "edge_release.publish":
         sentence = format_html("{} started publishing edge release {}", who, detail)
         detail = ""
+    elif verb == "edge_release.rollout":
+        sentence = format_html("{} started rolling edge release {} out to every site", who, detail)
+        detail = ""
+    elif verb == "edge_release.rollout_done":
+        version, _, counts = detail.partition(": ")
+        sentence = format_html("Edge release {} is deployed on every site it was rolled out to", version)
+        who, item.automatic, detail = "Gatehouse", True, counts
     elif verb == "edge_release.reused":
         version = detail.split(":", 1)[0]
         sentence = format_html("{} asked for edge release {} again: the same zip was already published", who, version)

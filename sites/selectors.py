@@ -98,20 +98,18 @@ def activity_list(*, site_slug: str = "", actor: str = ""):
     return entries
 
 
-def activity_filters() -> tuple[list[str], list[str]]:
-    """The sites and people that appear in the log, for the filter menus."""
-    slugs = list(Activity.objects.exclude(site_slug="").order_by("site_slug").values_list("site_slug", flat=True).distinct())
-    people = list(
+def activity_people() -> list[str]:
+    """The people that appear in the log, for the filter menu (staff: a short list)."""
+    return list(
         get_user_model()
         .objects.filter(pk__in=Activity.objects.exclude(actor=None).values("actor"))
         .order_by("username")
         .values_list("username", flat=True)
     )
-    return slugs, people
 
 
 def site_names(slugs: list[str]) -> list[tuple[str, str]]:
-    """(slug, what to call it) for the filter menu; a deleted site keeps only its slug."""
+    """(slug, what to call it) for the filter; a deleted site keeps only its slug."""
     names = dict(ProtectedSite.objects.filter(slug__in=slugs).values_list("slug", "name"))
     return [(slug, names.get(slug) or f"{slug} (deleted)") for slug in slugs]
 

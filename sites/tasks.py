@@ -153,3 +153,28 @@ def edge_log_retention_task() -> int:
 def staged_uploads_purge_task() -> int:
     # Idempotent: deleting a staged zip already gone succeeds.
     return len(staged_uploads.staged_uploads_purge().purged)
+
+
+@shared_task(
+    acks_late=True,
+    # Idempotent: rows are claimed by a conditional UPDATE, so a put-back
+    # message moves other sites or none.
+    reject_on_worker_lost=True,
+    autoretry_for=(aws.AwsTransientError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=8,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def rollout_advance_task(rollout_id: int) -> int:
+    """One batch of a roll-out's sites; sent again while some are pending."""
+    pending = provisioning.rollout_advance(rollout_id=rollout_id)
+    if pending:
+        rollout_advance_task.apply_async((rollout_id,))
+    return pending
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def rollouts_sweep() -> int:
+    return provisioning.rollouts_sweep()

@@ -1,6 +1,7 @@
 """Edge releases: what runs where, publishing one, rolling one out."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -11,7 +12,8 @@ from ..models import EdgeRelease, ProtectedSite
 from ..services import provisioning
 from ..roles import role_required
 
-ROLLOUT_SHOWN = 200
+ROLLOUT_SHOWN = 50
+SITES_SHOWN = 50
 
 
 def _functions() -> list[dict]:
@@ -68,25 +70,38 @@ def _release(pk):
     return get_object_or_404(EdgeRelease.objects.annotate(site_count=Count("sites")), pk=pk)
 
 
+def _others(release):
+    return ProtectedSite.objects.exclude(edge_release=release).exclude(status=ProtectedSite.Status.DELETING)
+
+
+def _progress(release) -> dict:
+    rollout = release.rollouts.first()
+    return {
+        "release": release,
+        "rollout": rollout,
+        "rollout_counts": rollout.counts() if rollout else None,
+        "deployments": selectors.deployments_for(release=release, limit=ROLLOUT_SHOWN),
+        "show_site": True,
+    }
+
+
 @require_GET
 @role_required("view")
 def release_detail(request, pk):
     release = _release(pk)
-    on_release = list(ProtectedSite.objects.filter(edge_release=release).order_by("client", "name"))
-    others = list(
-        ProtectedSite.objects.exclude(edge_release=release)
-        .exclude(status=ProtectedSite.Status.DELETING)
-        .select_related("edge_release")
-        .order_by("client", "name")
-    )
+    # A page of the sites on it, and the others by site id: the page stays
+    # the same size at 10 sites and at 10,000.
+    on_release = Paginator(
+        ProtectedSite.objects.filter(edge_release=release).order_by("client", "name", "pk").only("slug", "client", "name", "status"),
+        SITES_SHOWN,
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "sites/release.html",
         {
-            "release": release,
+            **_progress(release),
             "on_release": on_release,
-            "others": others,
-            "deployments": selectors.deployments_for(release=release, limit=ROLLOUT_SHOWN),
+            "others_count": _others(release).count(),
             "limit": provisioning.sites_per_function(),
         },
     )
@@ -96,11 +111,7 @@ def release_detail(request, pk):
 @role_required("view")
 def release_progress(request, pk):
     release = get_object_or_404(EdgeRelease, pk=pk)
-    return render(
-        request,
-        "sites/_deployments.html",
-        {"deployments": selectors.deployments_for(release=release, limit=ROLLOUT_SHOWN), "show_site": True},
-    )
+    return render(request, "sites/_release_progress.html", _progress(release))
 
 
 @require_POST
@@ -110,25 +121,31 @@ def release_rollout(request, pk):
     if release.status != EdgeRelease.Status.PUBLISHED:
         messages.error(request, f"Release {release.version} is {release.status}; only a published release can be rolled out.")
         return redirect("sites:release", pk=release.pk)
-    candidates = ProtectedSite.objects.exclude(edge_release=release).exclude(status=ProtectedSite.Status.DELETING)
+    candidates = _others(release)
     if request.POST.get("scope") == "all":
         if release.site_count == 0:
             messages.error(request, "Roll it out to one site first and check that site, then to all.")
             return redirect("sites:release", pk=release.pk)
-        sites = list(candidates)
-    else:
-        sites = list(candidates.filter(slug=request.POST.get("site", "")))
-        if not sites:
-            messages.error(request, "Choose a site that does not run this release yet.")
+        if not candidates.exists():
+            messages.info(request, "Every site already runs this release.")
             return redirect("sites:release", pk=release.pk)
-    if not sites:
-        messages.info(request, "Every site already runs this release.")
+        # One row and one task: the worker moves the sites in batches.
+        with change_context(actor=request.user, reason=f"edge release {release.version} rolled out"):
+            provisioning.rollout_start(release=release, actor=request.user)
+        messages.success(
+            request,
+            f"Rolling {release.version} out to every other site, in batches; "
+            f"each is done when CloudFront has deployed it ({presenters.cloudfront_wait()}). Progress shows below.",
+        )
+        return redirect("sites:release", pk=release.pk)
+    site = candidates.filter(slug=request.POST.get("site", "").strip().lower()).first()
+    if site is None:
+        messages.error(request, "Type the id of a site that does not run this release yet.")
         return redirect("sites:release", pk=release.pk)
     with change_context(actor=request.user, reason=f"edge release {release.version} rolled out"):
-        provisioning.edge_release_rollout_start(release=release, sites=sites, actor=request.user)
-    what = sites[0].slug if len(sites) == 1 else f"{len(sites)} sites"
+        provisioning.site_move_release(site=site, release=release, actor=request.user)
     messages.success(
         request,
-        f"Rolling {release.version} out to {what} ({presenters.cloudfront_wait()} a site); progress per site shows below.",
+        f"Rolling {release.version} out to {site.slug} ({presenters.cloudfront_wait()}); its progress shows below.",
     )
     return redirect("sites:release", pk=release.pk)

@@ -14,7 +14,7 @@ PROVISIONING = [
     "site_teardown_start",
     "site_move_release",
     "edge_release_publish_start",
-    "edge_release_rollout_start",
+    "rollout_start",
 ]
 
 

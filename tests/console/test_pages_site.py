@@ -273,10 +273,11 @@ def test_roll_out_goes_to_one_site_before_all(staff_client, live_site, release, 
     assert "Roll it out to one site first" in response.content.decode()
     assert provisioning_calls == []
     staff_client.post(url, {"scope": "one", "site": live_site.slug})
-    assert provisioning_calls == [("edge_release_rollout_start", {"release": newer, "sites": [live_site], "actor": alice})]
+    assert provisioning_calls == [("site_move_release", {"site": live_site, "release": newer, "actor": alice})]
     ProtectedSite.objects.filter(pk=live_site.pk).update(edge_release=newer)
     staff_client.post(url, {"scope": "all"})
-    assert provisioning_calls[-1] == ("edge_release_rollout_start", {"release": newer, "sites": [other], "actor": alice})
+    assert provisioning_calls[-1] == ("rollout_start", {"release": newer, "actor": alice})
+    assert other.slug  # moved by the worker, in batches (test_rollout.py)
 
 
 def test_roll_out_progress_is_per_site(staff_client, live_site, release, alice):

@@ -119,7 +119,7 @@ def test_the_migration_fills_the_table_from_existing_sites(provider):
 
     from django.apps import apps as global_apps
 
-    fill = import_module("sites.migrations.0013_site_host").site_hosts_fill
+    fill = import_module("sites.migrations.0013_scale").site_hosts_fill
     ProtectedSite.objects.bulk_create([
         _new(provider, "old", ["a.example", "b.example"]),
         _new(provider, "twin", ["b.example", "c.example"]),  # the race left b.example on two sites

@@ -3,6 +3,7 @@
   engine.py         deployment_run (a table from kind to workflow), deployments_sweep, deployment_fail
   steps.py          recording a deployment and its steps; Progress, Wait, StepFailed
   provision.py, redeploy.py, build_upload.py, teardown.py, edge_releases.py   one workflow each
+  rollout.py        an edge release to every site: one Rollout row, batches in the worker, a sweep for Deployed
   names.py, site_config.py   what two workflows share
 
 Each `*_start` service runs in a request: it records a Deployment and
@@ -26,6 +27,7 @@ from .edge_releases import edge_release_publish, edge_release_publish_start, edg
 from .engine import RUNNERS, deployment_fail, deployment_run, deployments_sweep
 from .names import site_bucket_name, site_caller_reference
 from .provision import site_provision, site_provision_start
-from .redeploy import edge_release_rollout_start, site_move_release, site_redeploy, site_redeploy_start
+from .redeploy import site_move_release, site_redeploy, site_redeploy_start
+from .rollout import rollout_advance, rollout_start, rollouts_sweep
 from .steps import Progress, StepFailed, Wait
 from .teardown import site_teardown, site_teardown_start

@@ -29,10 +29,6 @@ def site_move_release(*, site: ProtectedSite, release: EdgeRelease, actor=None) 
         return _deployment_create(kind=Kind.EDGE_RELEASE, site=site, edge_release=release, actor=actor)
 
 
-def edge_release_rollout_start(*, release: EdgeRelease, sites, actor=None) -> list[Deployment]:
-    return [site_move_release(site=site, release=release, actor=actor) for site in sites]
-
-
 def site_redeploy(deployment: Deployment) -> Progress:
     site = _site(deployment)
     if not site.distribution_id or not site.bucket_name:
@@ -71,11 +67,11 @@ def site_redeploy(deployment: Deployment) -> Progress:
     return _run(deployment, steps, done)
 
 
-def _apply_settings_step(site: ProtectedSite) -> str:
+def _apply_settings_step(site: ProtectedSite, *, oac_id: str | None = None) -> str:
     release = site.edge_release
     if release is None or not release.version_arn:
         raise StepFailed("the site has no published edge release")
-    oac_id = aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME)
+    oac_id = oac_id or aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME)
 
     def mutate(config: dict) -> None:
         aws.distribution_settings_apply(
