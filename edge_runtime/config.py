@@ -8,7 +8,7 @@ config the edge cannot read never leaves the console.
 import base64
 import re
 
-SCHEMA_VERSIONS = (1, 2)
+SCHEMA_VERSIONS = (1, 2, 3)
 CURRENT_SCHEMA_VERSION = SCHEMA_VERSIONS[-1]
 
 # Optional fields a later schema version introduced, by where they sit
@@ -76,7 +76,31 @@ MAX_HEADERS = 20
 MAX_HEADER_BYTES = 4096
 # Paths the handler answers itself whatever the config says (see handler.py);
 # a callback or sign-out path there would shadow them or be shadowed.
-RESERVED_GATEHOUSE_PATHS = frozenset({"/_gatehouse/me", "/_gatehouse/signed-out"})
+RESERVED_GATEHOUSE_PATHS = frozenset(
+    {
+        "/_gatehouse/me",
+        "/_gatehouse/signed-out",
+        "/_gatehouse/sign-in",
+        "/_gatehouse/sign-in/code",
+        "/_gatehouse/sign-in/idp",
+        "/_gatehouse/jwks.json",
+    }
+)
+# How a viewer may sign in (schema 3): at the site's identity provider, with
+# a code the edge sends by e-mail, or either, chosen on an edge page.
+SIGNIN_METHODS = ("idp", "email_code")
+# E-mail code limits (docs/edge-config.md, "Sign-in with an e-mail code"): the
+# code's lifetime is capped so that 1,000 guesses a second for its whole life
+# stay under one chance in a million against CODE_ALPHABET ** CODE_LENGTH.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
+CODE_LENGTH = 8
+MIN_CODE_LIFETIME = 60
+MAX_CODE_LIFETIME = 900
+MAX_SENDS_PER_TRANSACTION = 10
+MAX_SENDS_PER_ADDRESS = 50
+MIN_ASSERTION_LIFETIME = 60
+MAX_ASSERTION_LIFETIME = 3600
+MAX_ASSERTION_PREFIXES = 20
 MIN_SESSION_LIFETIME = 300
 MAX_SESSION_LIFETIME = 30 * 24 * 3600
 
@@ -87,6 +111,7 @@ _HEADER_NAME = (r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}\Z")
 _BUILD_PREFIX = (r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\Z")
 _TIMESTAMP = (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _B64URL = (r"[A-Za-z0-9_-]+\Z")
+_REGION = (r"[a-z]{2}(-[a-z0-9]+)+-\d{1,2}\Z")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1")
 _compiled = {}
 
@@ -507,6 +532,87 @@ def _check_headers(c, headers):
         c.error("headers", f"at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} characters in all")
 
 
+FIELDS_SINCE.setdefault("config", {}).update(signin_methods=3, email_code=3, identity_assertion=3)
+
+
+def _whole(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_signin(c, doc):
+    """Check `signin_methods` and `email_code`; return the methods (a tuple)."""
+    methods = doc.get("signin_methods", ["idp"])
+    if (
+        not isinstance(methods, list)
+        or not methods
+        or len(set(map(str, methods))) != len(methods)
+        or not all(m in SIGNIN_METHODS for m in methods)
+    ):
+        c.error("config.signin_methods", "must be [\"idp\"], [\"email_code\"] or both")
+        return ()
+    if "idp" not in methods and doc.get("provider") is not None:
+        c.error("config.provider", "must be null when the identity provider is not a sign-in method")
+    if "idp" in methods and doc.get("provider") is None:
+        c.error("config.provider", "is required for the idp sign-in method")
+    section = doc.get("email_code")
+    if "email_code" not in methods:
+        if section is not None:
+            c.error("config.email_code", "is only read with the email_code sign-in method")
+        return tuple(methods)
+    access = doc.get("access")
+    if isinstance(access, dict) and not (access.get("emails") or access.get("email_domains")):
+        # It admits exactly the listed addresses and domains: nobody, without any.
+        c.error("config.signin_methods", "email_code needs access.emails or access.email_domains")
+    where = "email_code"
+    fields = ("sender", "region", "code_lifetime_seconds", "max_sends_per_transaction", "max_sends_per_address")
+    if c.obj(section, where, fields) is None:
+        return tuple(methods)
+    sender = section.get("sender")
+    if not isinstance(sender, str) or len(sender) > 254 or not is_lower_case_email(sender):
+        c.error("email_code.sender", "must be a lower-case e-mail address (a verified SES identity)")
+    region = section.get("region")
+    if not isinstance(region, str) or not _match(_REGION, region):
+        c.error("email_code.region", "must be an AWS region such as eu-west-1")
+    if not _whole(section.get("code_lifetime_seconds"), MIN_CODE_LIFETIME, MAX_CODE_LIFETIME):
+        c.error("email_code.code_lifetime_seconds", f"must be a whole number from {MIN_CODE_LIFETIME} to {MAX_CODE_LIFETIME}")
+    if not _whole(section.get("max_sends_per_transaction"), 1, MAX_SENDS_PER_TRANSACTION):
+        c.error("email_code.max_sends_per_transaction", f"must be a whole number from 1 to {MAX_SENDS_PER_TRANSACTION}")
+    if not _whole(section.get("max_sends_per_address"), 1, MAX_SENDS_PER_ADDRESS):
+        c.error("email_code.max_sends_per_address", f"must be a whole number from 1 to {MAX_SENDS_PER_ADDRESS}")
+    return tuple(methods)
+
+
+# The P-256 group order: an ES256 private key is a scalar in [1, n-1].
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _check_assertion(c, section):
+    where = "identity_assertion"
+    if c.obj(section, where, ("path_prefixes", "lifetime_seconds", "kid", "signing_key")) is None:
+        return
+    prefixes = c.string_list(
+        section,
+        "path_prefixes",
+        where,
+        check=is_public_path,
+        message="must be a normalised absolute path other than '/' and outside /_gatehouse/",
+        allow_empty=False,
+    )
+    if len(prefixes) > MAX_ASSERTION_PREFIXES:
+        c.error("identity_assertion.path_prefixes", f"at most {MAX_ASSERTION_PREFIXES} prefixes")
+    if not _whole(section.get("lifetime_seconds"), MIN_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME):
+        c.error(
+            "identity_assertion.lifetime_seconds",
+            f"must be a whole number from {MIN_ASSERTION_LIFETIME} to {MAX_ASSERTION_LIFETIME}",
+        )
+    kid = section.get("kid")
+    if not isinstance(kid, str) or not _match(_KID, kid):
+        c.error("identity_assertion.kid", "must be 1-32 of [A-Za-z0-9_-]")
+    key = b64url_secret(section.get("signing_key"))
+    if key is None or len(key) != 32 or not 0 < int.from_bytes(key, "big") < _P256_ORDER:
+        c.error("identity_assertion.signing_key", "must be a P-256 private key (base64url of 32 bytes)")
+
+
 def validate(doc, *, schema_version=None):
     """Raise ConfigError listing every problem in `doc`.
 
@@ -524,13 +630,18 @@ def validate(doc, *, schema_version=None):
             [f"schema_version: must be one of {', '.join(map(str, accepted))}, got {version!r}"]
         )
     c = _Checker(version)
-    if c.obj(doc, "config", ("schema_version", "site", "provider", "session", "access", "paths", "headers")):
+    top = ("schema_version", "site", "provider", "session", "access", "paths", "headers")
+    if c.obj(doc, "config", top, ("signin_methods", "email_code", "identity_assertion")):
+        methods = _check_signin(c, doc)
         _check_site(c, doc.get("site"))
-        _check_provider(c, doc.get("provider"))
+        if "idp" in methods or doc.get("provider") is not None:
+            _check_provider(c, doc.get("provider"))
         _check_session(c, doc.get("session"))
         _check_access(c, doc.get("access"))
         _check_paths(c, doc.get("paths"))
         _check_headers(c, doc.get("headers", {}))
+        if doc.get("identity_assertion") is not None:
+            _check_assertion(c, doc["identity_assertion"])
     if c.errors:
         raise ConfigError(c.errors)
 
@@ -588,6 +699,12 @@ class SiteConfig:
         "headers",
         "derived",
         "keyset",
+        "signin_methods",
+        "uses_idp",
+        "email_code",
+        "assertion",
+        "assertion_prefixes",
+        "assertion_exact",
     )
 
     def __init__(self, doc):
@@ -602,23 +719,10 @@ class SiteConfig:
         self.build_id = build["id"] if build else None
         self.build_prefix = "/" + build["prefix"].strip("/") if build else ""
         self.spa = site["spa"]
-        self.issuer = provider["issuer"]
-        self.authorization_endpoint = provider["authorization_endpoint"]
-        self.token_endpoint = provider["token_endpoint"]
-        self.userinfo_endpoint = provider["userinfo_endpoint"]
-        self.end_session_endpoint = provider["end_session_endpoint"]
-        self.end_session_redirect_param = provider.get("end_session_redirect_param", LOGOUT_REDIRECT_PARAMS[0])
-        self.iss_parameter_required = provider.get("authorization_response_iss_parameter_supported") is True
-        self.jwks_uri = provider["jwks_uri"]
-        self.client_id = provider["client_id"]
-        self.client_secret = provider["client_secret"]
-        self.auth_method = provider["token_endpoint_auth_method"]
-        self.scope = " ".join(provider["scopes"])
-        self.authorize_params = dict(provider["authorize_params"])
-        self.jwks = provider["jwks"]
-        self.id_token_algs = frozenset(provider["id_token_algs"])
-        self.tenant_id = provider["tenant_id"]
-        self.email_proof = provider.get("email_proof", EMAIL_PROOFS[0])
+        self.signin_methods = tuple(doc.get("signin_methods", ("idp",)))
+        self.uses_idp = "idp" in self.signin_methods
+        # An e-mail-code-only site has no provider: every provider field is None.
+        _provider_fields(self, provider)
         self.session_lifetime = session["lifetime_seconds"]
         self.current_kid = session["current_kid"]
         self.session_keys = {kid: b64url_secret(v) for kid, v in session["keys"].items()}
@@ -648,6 +752,13 @@ class SiteConfig:
         }
         self.derived = {}
         self.keyset = None
+        self.email_code = doc.get("email_code") if "email_code" in self.signin_methods else None
+        assertion = doc.get("identity_assertion")
+        self.assertion = assertion
+        # Matched as paths.public is: a prefix without a trailing slash covers itself and what is below it.
+        listed = assertion["path_prefixes"] if assertion else ()
+        self.assertion_exact = frozenset(p for p in listed if not p.endswith("/"))
+        self.assertion_prefixes = tuple(p if p.endswith("/") else p + "/" for p in listed)
 
     @property
     def needs_email(self):
@@ -657,6 +768,28 @@ class SiteConfig:
         if self.not_before is not None and now < self.not_before:
             return False
         return not (self.not_after is not None and now > self.not_after)
+
+
+def _provider_fields(cfg, provider):
+    """The provider's fields on `cfg`; all None (or empty) without a provider."""
+    p = provider or {}
+    cfg.issuer = p.get("issuer")
+    cfg.authorization_endpoint = p.get("authorization_endpoint")
+    cfg.token_endpoint = p.get("token_endpoint")
+    cfg.userinfo_endpoint = p.get("userinfo_endpoint")
+    cfg.end_session_endpoint = p.get("end_session_endpoint")
+    cfg.end_session_redirect_param = p.get("end_session_redirect_param", LOGOUT_REDIRECT_PARAMS[0])
+    cfg.iss_parameter_required = p.get("authorization_response_iss_parameter_supported") is True
+    cfg.jwks_uri = p.get("jwks_uri")
+    cfg.client_id = p.get("client_id")
+    cfg.client_secret = p.get("client_secret")
+    cfg.auth_method = p.get("token_endpoint_auth_method")
+    cfg.scope = " ".join(p.get("scopes", ()))
+    cfg.authorize_params = dict(p.get("authorize_params", {}))
+    cfg.jwks = p.get("jwks", {"keys": []})
+    cfg.id_token_algs = frozenset(p.get("id_token_algs", ()))
+    cfg.tenant_id = p.get("tenant_id")
+    cfg.email_proof = p.get("email_proof", EMAIL_PROOFS[0])
 
 
 def for_schema(doc, version):

@@ -16,6 +16,7 @@ from .config import is_host_name
 
 SESSION_COOKIE = "__Host-gh-session"
 TX_COOKIE_PREFIX = "__Host-gh-tx-"
+EMAIL_TX_COOKIE = "__Host-gh-email"  # emailcode.COOKIE
 COOKIE_MARK = "__Host-gh-"
 # The provider's id_token, kept for `id_token_hint` at sign-out. `__Secure-`
 # rather than `__Host-` because it is scoped to the sign-out path: the
@@ -39,6 +40,13 @@ FRESH_AUTH_WINDOW = 30 * 24 * 3600
 GATEHOUSE_PREFIX = "/_gatehouse/"
 ME_PATH = "/_gatehouse/me"
 SIGNED_OUT_PATH = "/_gatehouse/signed-out"
+SIGN_IN_PATH = "/_gatehouse/sign-in"
+SIGN_IN_CODE_PATH = "/_gatehouse/sign-in/code"
+SIGN_IN_IDP_PATH = "/_gatehouse/sign-in/idp"
+JWKS_PATH = "/_gatehouse/jwks.json"
+# The identity assertion's request header (assertion.py). A viewer's own
+# header of this name never reaches the origin.
+ASSERTION_HEADER = "x-gatehouse-assertion"
 LOGIN_TTL = 600
 MAX_PENDING_LOGINS = 4
 MAX_NAME = 200
@@ -235,11 +243,27 @@ def _handle(event, context):
     token, claims = _session_token(cfg, ours, now)
     if claims is not None:
         if _admitted(cfg, token, claims):
-            return _forward(cfg, request, path, forwarded)
+            request = _forward(cfg, request, path, forwarded)
+            if cfg.assertion_prefixes and (path in cfg.assertion_exact or path.startswith(cfg.assertion_prefixes)):
+                from . import assertion
+
+                value = assertion.for_request(cfg, token, claims, now)
+                request["headers"][ASSERTION_HEADER] = [{"key": "X-Gatehouse-Assertion", "value": value}]
+            return request
         return _refused(cfg, claims)
     if not _is_navigation(request):
         return responses.json_response(cfg, 401, {"error": "sign_in_required"})
+    if cfg.signin_methods != ("idp",):
+        return _to_sign_in_page(cfg, request)
     return _start_login(cfg, request, host, now, ours)
+
+
+def _to_sign_in_page(cfg, request):
+    from urllib.parse import urlencode
+
+    query = request.get("querystring") or ""
+    return_to = paths.safe_return_path(request["uri"] + ("?" + query if query else ""))
+    return responses.redirect(cfg, SIGN_IN_PATH + "?" + urlencode({"r": return_to}))
 
 
 # --- cookies ---------------------------------------------------------------
@@ -406,6 +430,16 @@ def proven_email(cfg, claims):
 
 def allowed(cfg, claims):
     """Does any access rule let this viewer in?"""
+    if "via" in claims:
+        # An e-mail code session: admitted by the listed e-mails and domains
+        # only, and only while the site still offers e-mail codes.
+        if claims["via"] != "email_code" or cfg.email_code is None:
+            return False
+        from .emailcode import admits
+
+        return admits(cfg, claims.get("email"))
+    if not cfg.uses_idp:
+        return False
     if cfg.allow_any_user:
         return True
     if cfg.emails or cfg.email_domains:
@@ -473,6 +507,7 @@ def _refused(cfg, claims, *, cookies=None, at="session"):
 
 
 def _forward(cfg, request, path, forwarded, *, public=False):
+    request["headers"].pop(ASSERTION_HEADER, None)
     # Gatehouse's cookies never reach the origin.
     if forwarded is not None:
         if forwarded:
@@ -565,20 +600,72 @@ def _start_login(cfg, request, host, now, ours, *, return_to=None, retry=None, t
 
 
 def _gatehouse_route(cfg, request, host, path, context):
-    if path == cfg.callback_path:
+    if path == cfg.callback_path and cfg.uses_idp:
         return _callback(cfg, request, host, context)
+    if path in (SIGN_IN_PATH, SIGN_IN_CODE_PATH, SIGN_IN_IDP_PATH, JWKS_PATH):
+        return _sign_in_route(cfg, request, host, path)
     if path == cfg.sign_out_path:
         return _sign_out(cfg, request, host)
     if path == ME_PATH:
         claims = _session(cfg, split_cookies(request["headers"])[0], time.time())
         if claims is None or not allowed(cfg, claims):
             return responses.json_response(cfg, 401, {"signed_in": False})
-        shown = ("sub", "email", "email_verified", "name", cfg.groups_claim)
+        shown = ("sub", "email", "email_verified", "name", "via", cfg.groups_claim)
         me = {k: claims[k] for k in shown if k and k in claims}
         me.update(signed_in=True, expires_at=claims["exp"])
         return responses.json_response(cfg, 200, me)
     if path == SIGNED_OUT_PATH:
         return responses.page(cfg, 200, "Signed out", ["You have signed out of this demo."], link=("/", "Sign in again"))
+    return responses.page(cfg, 404, "Not found", ["There is nothing at this address."])
+
+
+def _sign_in_route(cfg, request, host, path):
+    method = request.get("method")
+    if path == JWKS_PATH:
+        if cfg.assertion is None:
+            return responses.page(cfg, 404, "Not found", ["There is nothing at this address."])
+        from . import assertion
+
+        return responses.json_response(cfg, 200, assertion.public_jwks(cfg))
+    now = time.time()
+    ours = split_cookies(request["headers"])[0]
+    if path == SIGN_IN_IDP_PATH:
+        if not cfg.uses_idp:
+            return responses.page(cfg, 404, "Not found", ["There is nothing at this address."])
+        return_to = (_query(request) or {}).get("r", "/")
+        return _start_login(cfg, request, host, now, ours, return_to=return_to)
+    if cfg.email_code is None:
+        if path == SIGN_IN_PATH and method == "GET":
+            # A site with the provider only: its sign-in is the provider's.
+            return _start_login(cfg, request, host, now, ours, return_to=(_query(request) or {}).get("r", "/"))
+        return responses.page(cfg, 404, "Not found", ["There is nothing at this address."])
+    from . import emailcode
+
+    if method == "GET" or method == "HEAD":
+        # Never a side effect on GET: the code page is only ever a POST's answer.
+        if path == SIGN_IN_PATH:
+            return emailcode.start(cfg, request, now, ours)
+        return responses.redirect(cfg, SIGN_IN_PATH)
+    if method != "POST":
+        return responses.page(cfg, 405, "Method not allowed", ["This page takes a form."])
+    if path == SIGN_IN_PATH:
+        return emailcode.send(cfg, request, host, now, ours)
+    if path == SIGN_IN_CODE_PATH:
+        claims, return_to, refusal = emailcode.verify(cfg, request, now, ours)
+        if refusal is not None:
+            return refusal
+        session = _session_claims(cfg, claims, now)
+        session["via"] = "email_code"
+        if cfg.assertion is not None:
+            from . import assertion
+
+            session.update(assertion.session_fields(cfg, session, now))
+        log("signed_in", site=cfg.site_id, via="email_code")
+        cookies = [
+            responses.cookie(SESSION_COOKIE, tokens.sign(cfg, tokens.SESSION, session), cfg.session_lifetime),
+            emailcode.clear_cookie(),
+        ]
+        return responses.redirect(cfg, paths.safe_return_path(return_to), cookies=cookies)
     return responses.page(cfg, 404, "Not found", ["There is nothing at this address."])
 
 
@@ -680,6 +767,9 @@ def _callback(cfg, request, host, context):
         id_token = token_response["id_token"]
         claims = oidc.verify_id_token(cfg, id_token, transaction["n"], now, deadline)
         claims = _complete_claims(cfg, claims, token_response, deadline)
+        # `via` marks the edge's own e-mail code sessions (allowed()); a
+        # provider's claim of that name must not pass for one.
+        claims.pop("via", None)
     except oidc.ProviderError as exc:
         if exc.error == "invalid_grant" and "invalid_grant" not in tried:
             # A used or expired code (a reload while the first answer was on
@@ -736,6 +826,10 @@ def _callback(cfg, request, host, context):
     if not allowed(cfg, claims):
         return _refused(cfg, claims, cookies=clear, at="callback")
     session = _session_claims(cfg, claims, now)
+    if cfg.assertion is not None:
+        from . import assertion
+
+        session.update(assertion.session_fields(cfg, session, now))
     token = tokens.sign(cfg, tokens.SESSION, session)
     log("signed_in", site=cfg.site_id)
     cookies = [responses.cookie(SESSION_COOKIE, token, cfg.session_lifetime), *clear]
@@ -845,6 +939,8 @@ def _sign_out(cfg, request, host):
         responses.expired_cookie(SESSION_COOKIE),
         responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path),
     ]
+    if cfg.email_code is not None:
+        cookies.append(responses.expired_cookie(EMAIL_TX_COOKIE))
     cookies.extend(_expire_pending(_pending_logins(ours), 0))
     origin = _public_origin(host)
     if cfg.end_session_endpoint:

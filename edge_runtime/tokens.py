@@ -14,7 +14,8 @@ import json
 SESSION = "gh-session"
 TRANSACTION = "gh-tx"
 STATE = "gh-state"
-_PURPOSES = (SESSION, TRANSACTION, STATE)
+EMAIL = "gh-email"  # the e-mail code transaction (emailcode.py)
+_PURPOSES = (SESSION, TRANSACTION, STATE, EMAIL)
 
 # A verified session is remembered per config object, so the common request
 # (same cookie, same container) costs one dict lookup instead of an HMAC and

@@ -44,7 +44,7 @@ class _Delete:
 DELETE = _Delete()
 
 _DEFAULT = {
-    "schema_version": 2,
+    "schema_version": 3,
     "site": {
         "id": SITE_ID,
         "hosts": [HOST],

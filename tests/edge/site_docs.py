@@ -10,7 +10,7 @@ import copy
 _KEY = base64.urlsafe_b64encode(bytes(range(32))).rstrip(b"=").decode()
 
 _DOC = {
-    "schema_version": 2,
+    "schema_version": 3,
     "site": {
         "id": "store-test",
         "hosts": [],

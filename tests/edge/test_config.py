@@ -214,7 +214,7 @@ def test_it_lists_every_problem_not_just_the_first():
 # --- schema version -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [0, 3, 99, "1", 1.5, None, True, False, [1]])
+@pytest.mark.parametrize("version", [0, 4, 99, "1", 1.5, None, True, False, [1]])
 def test_it_refuses_an_unknown_or_mistyped_schema_version(version):
     assert_refused(config_doc(schema_version=version), "schema_version")
 
@@ -233,7 +233,7 @@ def test_pinning_a_schema_version_the_runtime_reads_accepts_that_version():
     config.validate(config_doc(), schema_version=config.CURRENT_SCHEMA_VERSION)
 
 
-@pytest.mark.parametrize("pinned", [3, 0, "1", 1.5, True])
+@pytest.mark.parametrize("pinned", [4, 0, "1", 1.5, True])
 def test_pinning_a_schema_version_the_runtime_cannot_read_is_refused(pinned):
     errors = errors_of(config_doc(), schema_version=pinned)
     assert errors[0].startswith("schema_version")
@@ -265,7 +265,7 @@ def test_rendering_for_an_older_version_drops_the_fields_it_cannot_read(monkeypa
 
 def test_rendering_for_a_version_the_runtime_cannot_read_is_refused():
     with pytest.raises(config.ConfigError):
-        config.for_schema(config_doc(), 3)
+        config.for_schema(config_doc(), 4)
 
 
 @pytest.mark.parametrize("doc", [None, [], "{}", 1])
