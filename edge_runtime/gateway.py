@@ -29,8 +29,11 @@ the function generates is sent as it made it (it carries its own headers).
 A request whose ``If-None-Match`` matches the object's ETag gets 304. Like
 CloudFront, a handler that raises or runs past 5 s gives 503, and an invalid
 result (a changed read-only header, a generated response over 40 KB) gives
-502. The request body is read but not passed to the function (no "include
-body" option).
+502. A request body reaches the function only under ``/_gatehouse/``, as
+the console's ``/_gatehouse/*`` cache behaviour sets ``IncludeBody`` there
+(base64, cut to 40 KB with ``inputTruncated`` as CloudFront does at viewer
+request); elsewhere it is read and dropped, as the default behaviour has
+no include-body option.
 
 One log line per request: method, host, path, status; never query strings or
 cookies. Not part of the deployment zip.
@@ -61,6 +64,9 @@ FUNCTION_TIMEOUT_MS = 5000
 MAX_GENERATED_BYTES = 40 * 1024
 MAX_REQUEST_BODY = 1024 * 1024
 READ_ONLY_HEADERS = ("host", "content-length", "transfer-encoding", "via")
+# Lambda@Edge's include-body limit at viewer request, and where it is on.
+MAX_INCLUDED_BODY = 40 * 1024
+INCLUDE_BODY_PREFIX = "/_gatehouse/"
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 UNKNOWN_DISTRIBUTION = "EGATEHOUSELOCAL"
 DISTRIBUTION_CACHE_SECONDS = 5.0
@@ -468,6 +474,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         )
 
     def _read_body(self):
+        self._body = b""
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             return False
@@ -476,7 +483,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             if not length.isdigit() or int(length) > MAX_REQUEST_BODY:
                 self.close_connection = True
                 return False
-            self.rfile.read(int(length))
+            self._body = self.rfile.read(int(length))
         return True
 
     def _respond(self):
@@ -503,6 +510,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
             distribution_id=distribution_id,
             request_id=request_id,
         )
+        if self._body and uri.startswith(INCLUDE_BODY_PREFIX):
+            event["Records"][0]["cf"]["request"]["body"] = {
+                "inputTruncated": len(self._body) > MAX_INCLUDED_BODY,
+                "action": "read-only",
+                "encoding": "base64",
+                "data": base64.b64encode(self._body[:MAX_INCLUDED_BODY]).decode("ascii"),
+            }
         original = {name: list(event["Records"][0]["cf"]["request"]["headers"].get(name, [])) for name in READ_ONLY_HEADERS}
         original = json.loads(json.dumps(original))
         context = LambdaContext(request_id)

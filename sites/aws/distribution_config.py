@@ -16,6 +16,12 @@ from .s3 import NOT_FOUND_PAGE_PATH
 # nothing has to be created, and moto, which has no API for them, accepts them.
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+# The edge's own pages. A behaviour of their own, because their association
+# differs: the e-mail code forms are POSTs whose body the function must read
+# (IncludeBody, at most 40 KB at viewer request), while the default behaviour
+# stays GET/HEAD with no body, so the site's asset requests never pay for it.
+GATEHOUSE_PATH_PATTERN = "/_gatehouse/*"
 
 ORIGIN_ID = "site-bucket"
 
@@ -80,6 +86,40 @@ def distribution_settings_apply(
         if edge_version_arn
         else {"Quantity": 0}
     )
+    gatehouse_associations = (
+        {
+            "Quantity": 1,
+            "Items": [{"LambdaFunctionARN": edge_version_arn, "EventType": "viewer-request", "IncludeBody": True}],
+        }
+        if edge_version_arn
+        else {"Quantity": 0}
+    )
+    config["CacheBehaviors"] = {
+        "Quantity": 1,
+        "Items": [
+            {
+                "PathPattern": GATEHOUSE_PATH_PATTERN,
+                "TargetOriginId": ORIGIN_ID,
+                "ViewerProtocolPolicy": "redirect-to-https",
+                # POST needs CloudFront's full method set; the function answers
+                # every method itself, and nothing of these reaches S3.
+                "AllowedMethods": {
+                    "Quantity": 7,
+                    "Items": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+                },
+                "Compress": True,
+                "CachePolicyId": CACHING_DISABLED_POLICY_ID,
+                "ResponseHeadersPolicyId": SECURITY_HEADERS_POLICY_ID,
+                "LambdaFunctionAssociations": gatehouse_associations,
+                "FunctionAssociations": {"Quantity": 0},
+                "TrustedSigners": {"Enabled": False, "Quantity": 0},
+                "TrustedKeyGroups": {"Enabled": False, "Quantity": 0},
+                "SmoothStreaming": False,
+                "FieldLevelEncryptionId": "",
+            }
+        ],
+    }
     behavior = config.get("DefaultCacheBehavior") or {}
     for legacy in ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL"):
         # These conflict with a cache policy; older configs may carry them.

@@ -418,3 +418,40 @@ def test_the_edges_own_generated_pages_get_no_policy_headers_or_error_page(aws, 
     response, body = request(port, "GET", "/x")
     assert (response.status, body) == (404, b"no such site")
     assert response.getheader("X-Frame-Options") is None
+
+
+def _post(port, target, body):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", target, body=body, headers={"Host": "demo.localhost:8080", "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def test_a_body_under_gatehouse_reaches_the_function_as_the_include_body_behaviour_sends_it(serve, origin_dir):
+    recorder = Recorder({"status": "200", "headers": {}, "body": "ok"})
+    port = serve(recorder, DirOrigin(origin_dir, DIST))
+    _post(port, "/_gatehouse/sign-in", b"address=ann%40client.example&t=x")
+    body = recorder.events[0]["Records"][0]["cf"]["request"]["body"]
+    assert body == {
+        "inputTruncated": False,
+        "action": "read-only",
+        "encoding": "base64",
+        "data": base64.b64encode(b"address=ann%40client.example&t=x").decode(),
+    }
+
+
+def test_a_body_over_40_kb_is_cut_and_marked_truncated(serve, origin_dir):
+    recorder = Recorder({"status": "200", "headers": {}, "body": "ok"})
+    port = serve(recorder, DirOrigin(origin_dir, DIST))
+    _post(port, "/_gatehouse/sign-in", b"a" * (41 * 1024))
+    body = recorder.events[0]["Records"][0]["cf"]["request"]["body"]
+    assert body["inputTruncated"] is True and len(base64.b64decode(body["data"])) == 40 * 1024
+
+
+def test_a_body_outside_gatehouse_never_reaches_the_function(serve, origin_dir):
+    recorder = Recorder({"status": "200", "headers": {}, "body": "ok"})
+    port = serve(recorder, DirOrigin(origin_dir, DIST))
+    _post(port, "/api/orders", b"x=1")
+    assert "body" not in recorder.events[0]["Records"][0]["cf"]["request"]
