@@ -347,6 +347,16 @@ GATEHOUSE_EDGE_FUNCTION_NAME = env.str("GATEHOUSE_EDGE_FUNCTION_NAME", default="
 GATEHOUSE_EDGE_ROLE_NAME = env.str("GATEHOUSE_EDGE_ROLE_NAME", default="gatehouse-edge")
 GATEHOUSE_OAC_NAME = env.str("GATEHOUSE_OAC_NAME", default="gatehouse-oac")
 
+# Sign-in with an e-mail code: the edge sends the codes through SES v2 in
+# this region from this address (a verified SES identity; the edge role may
+# send from it and nothing else). The code's lifetime and the send limits go
+# into every such site's config (edge_runtime/config.py bounds them).
+GATEHOUSE_SES_SENDER = env.str("GATEHOUSE_SES_SENDER", default="" if PRODUCTION else "sign-in@gatehouse.localhost")
+GATEHOUSE_SES_REGION = env.str("GATEHOUSE_SES_REGION", default=GATEHOUSE_AWS_REGION)
+GATEHOUSE_EMAIL_CODE_LIFETIME = env.int("GATEHOUSE_EMAIL_CODE_LIFETIME", default=600)
+GATEHOUSE_EMAIL_CODE_SENDS_PER_TRANSACTION = env.int("GATEHOUSE_EMAIL_CODE_SENDS_PER_TRANSACTION", default=3)
+GATEHOUSE_EMAIL_CODE_SENDS_PER_ADDRESS = env.int("GATEHOUSE_EMAIL_CODE_SENDS_PER_ADDRESS", default=5)
+
 # Where viewers reach a site. Production: https on the default port. In
 # development the edge gateway serves every *.localhost site on one port.
 GATEHOUSE_EDGE_PUBLIC_SCHEME = env.str("GATEHOUSE_EDGE_PUBLIC_SCHEME", default="https" if PRODUCTION else "http")

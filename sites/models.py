@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from edge_runtime.config import CURRENT_SCHEMA_VERSION, is_host_name
+from edge_runtime.config import CURRENT_SCHEMA_VERSION, SIGNIN_METHODS, is_host_name
 from edge_runtime.settings import origin_for
 
 from . import presets
@@ -167,6 +167,10 @@ class EdgeRelease(models.Model):
         return f"edge release {self.version}"
 
 
+def _signin_methods_default():
+    return ["idp"]
+
+
 class ProtectedSite(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -198,6 +202,15 @@ class ProtectedSite(models.Model):
     # Set by "sign everyone out": for a while after it the edge demands an
     # authentication at the provider newer than this (session.revoked_at).
     sessions_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How viewers sign in (edge_runtime.config.SIGNIN_METHODS): the provider,
+    # a code the edge e-mails (through SES, from the settings' sender), or both.
+    signin_methods = models.JSONField(default=_signin_methods_default)
+    # The identity assertion for backend origins (docs/edge-config.md): on
+    # these path prefixes the edge adds an ES256 JWT signed with this key.
+    assertion_path_prefixes = models.JSONField(default=_list, blank=True)
+    assertion_lifetime = models.PositiveIntegerField(default=300, help_text="Seconds.")
+    assertion_kid = models.CharField(max_length=32, blank=True, editable=False)
+    assertion_key_encrypted = models.TextField(blank=True, editable=False)
 
     edge_release = models.ForeignKey(EdgeRelease, null=True, blank=True, on_delete=models.PROTECT, related_name="sites")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -252,6 +265,11 @@ class ProtectedSite(models.Model):
             errors["groups_claim"] = "Name the claim that carries the groups."
         if self.not_before and self.not_after and self.not_before >= self.not_after:
             errors["not_after"] = "Access must end after it starts."
+        methods = self.signin_methods if isinstance(self.signin_methods, list) else []
+        if not methods or not set(methods) <= set(SIGNIN_METHODS):
+            errors["signin_methods"] = "Choose the identity provider, an e-mail code, or both."
+        else:
+            self.signin_methods = [m for m in SIGNIN_METHODS if m in methods]
         if errors:
             raise ValidationError(errors)
 
@@ -332,6 +350,31 @@ class ProtectedSite(models.Model):
         ProtectedSite.objects.filter(pk=self.pk).update(live_seq_issued=models.F("live_seq_issued") + 1)
         self.live_seq_issued = ProtectedSite.objects.filter(pk=self.pk).values_list("live_seq_issued", flat=True).get()
         return self.live_seq_issued
+
+    @property
+    def assertion_key(self) -> str:
+        """The identity assertion's P-256 private key (base64url of 32 bytes), or ""."""
+        return secret_decrypt(self.assertion_key_encrypted) if self.assertion_key_encrypted else ""
+
+    def assertion_key_ensure(self) -> bool:
+        """Make the site's assertion signing key if it needs one and has none; whether it made one."""
+        if not self.assertion_path_prefixes or self.assertion_key_encrypted:
+            return False
+        order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+        while True:
+            raw = pysecrets.token_bytes(32)
+            if 0 < int.from_bytes(raw, "big") < order:
+                break
+        self.assertion_key_encrypted = secret_encrypt(urlsafe_b64encode(raw).rstrip(b"=").decode())
+        self.assertion_kid = "ia" + pysecrets.token_hex(4)
+        return True
+
+    def save(self, *args, **kwargs):
+        # The key is part of the row it signs for: made in the same save
+        # that first asks for an assertion, never by a later step.
+        if self.assertion_key_ensure() and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "assertion_key_encrypted", "assertion_kid"}
+        super().save(*args, **kwargs)
 
     def current_session_key(self) -> "SessionKey | None":
         return self.session_keys.filter(retired_at=None).order_by("-created_at", "-pk").first()

@@ -10,6 +10,8 @@ import hashlib
 import json
 from datetime import UTC
 
+from django.conf import settings
+
 from edge_runtime import config as edge_config
 
 from . import presets
@@ -59,6 +61,8 @@ def site_config_render(site: ProtectedSite) -> dict:
 # these in their place, as it will be published then.
 _STAND_IN_KEY = ("candidate", "A" * 43)
 _STAND_IN_DISTRIBUTION_DOMAIN = "d0000000000000.cloudfront.net"
+# A candidate that asks for an assertion before its save has made the key.
+_STAND_IN_ASSERTION = ("candidate", "A" * 42 + "E")
 
 
 def candidate_config_render(site: ProtectedSite, *, provider) -> dict:
@@ -85,7 +89,7 @@ def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]
     """The config document for `site` with these related rows, not yet
     validated; `keys` are (kid, secret), newest first. Reads only what it is
     given and the site's own fields."""
-    method = provider.token_endpoint_auth_method
+    method = provider.token_endpoint_auth_method if provider is not None else None
     doc = {
         "schema_version": site.schema_version,
         "site": {
@@ -137,7 +141,28 @@ def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]
     }
     # Only when they say something, so the configs of sites that never use
     # them stay byte for byte what they were.
-    if provider.sends_authorization_response_iss:
+    methods = list(site.signin_methods or ["idp"])
+    if methods != ["idp"]:
+        doc["signin_methods"] = methods
+    if "idp" not in methods:
+        # The edge reads no provider for an e-mail-code-only site.
+        doc["provider"] = None
+    if "email_code" in methods:
+        doc["email_code"] = {
+            "sender": settings.GATEHOUSE_SES_SENDER,
+            "region": settings.GATEHOUSE_SES_REGION,
+            "code_lifetime_seconds": settings.GATEHOUSE_EMAIL_CODE_LIFETIME,
+            "max_sends_per_transaction": settings.GATEHOUSE_EMAIL_CODE_SENDS_PER_TRANSACTION,
+            "max_sends_per_address": settings.GATEHOUSE_EMAIL_CODE_SENDS_PER_ADDRESS,
+        }
+    if site.assertion_path_prefixes:
+        doc["identity_assertion"] = {
+            "path_prefixes": list(site.assertion_path_prefixes),
+            "lifetime_seconds": site.assertion_lifetime,
+            "kid": site.assertion_kid or _STAND_IN_ASSERTION[0],
+            "signing_key": site.assertion_key or _STAND_IN_ASSERTION[1],
+        }
+    if doc["provider"] is not None and provider.sends_authorization_response_iss:
         doc["provider"]["authorization_response_iss_parameter_supported"] = True
     if site.sessions_revoked_at:
         doc["session"]["revoked_at"] = _timestamp(site.sessions_revoked_at)
@@ -162,6 +187,9 @@ def _secret_slots(doc: dict):
     keys = doc.get("session", {}).get("keys", {})
     for kid in keys:
         yield keys, kid
+    assertion = doc.get("identity_assertion")
+    if assertion and assertion.get("signing_key") is not None:
+        yield assertion, "signing_key"
 
 
 def config_redact(doc: dict) -> dict:
@@ -204,4 +232,6 @@ def site_secrets(site: ProtectedSite) -> list[str]:
     values = [key.secret for key in site.session_keys.filter(retired_at=None)]
     if site.provider.has_client_secret:
         values.append(site.provider.client_secret)
+    if site.assertion_key:
+        values.append(site.assertion_key)
     return values

@@ -243,6 +243,14 @@ def edge_role_name() -> str:
     return settings.GATEHOUSE_EDGE_ROLE_NAME
 
 
+def ses_sender() -> str:
+    return settings.GATEHOUSE_SES_SENDER
+
+
+def ses_region() -> str:
+    return settings.GATEHOUSE_SES_REGION
+
+
 def edge_function_base_name() -> str:
     return settings.GATEHOUSE_EDGE_FUNCTION_NAME
 

@@ -24,6 +24,8 @@ from .clients import (
     config_prefix,
     edge_function_base_name,
     edge_role_name,
+    ses_region,
+    ses_sender,
 )
 from .distribution_config import _require_numbered
 from .iam import _edge_role_create
@@ -47,6 +49,8 @@ def edge_role_ensure() -> str:
         prefix=config_prefix(),
         key_arn=key_arn,
         function_name=edge_function_base_name(),
+        ses_sender=ses_sender(),
+        ses_region=ses_region(),
         partition=_partition(),
     )
     _call(

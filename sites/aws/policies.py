@@ -18,8 +18,18 @@ def edge_role_trust_policy() -> dict:
     }
 
 
-def edge_role_policy(*, account: str, bucket: str, prefix: str, key_arn: str, function_name: str, partition: str = "aws") -> dict:
-    return {
+def edge_role_policy(
+    *,
+    account: str,
+    bucket: str,
+    prefix: str,
+    key_arn: str,
+    function_name: str,
+    ses_sender: str = "",
+    ses_region: str = "",
+    partition: str = "aws",
+) -> dict:
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -57,6 +67,18 @@ def edge_role_policy(*, account: str, bucket: str, prefix: str, key_arn: str, fu
             },
         ],
     }
+    if ses_sender:
+        # E-mail sign-in codes: SES v2 SendEmail from the one sender identity,
+        # in the one region; SES authorises a send on its From identity.
+        policy["Statement"].append(
+            {
+                "Sid": "SendSignInCodes",
+                "Effect": "Allow",
+                "Action": "ses:SendEmail",
+                "Resource": f"arn:{partition}:ses:{ses_region}:{account}:identity/{ses_sender}",
+            }
+        )
+    return policy
 
 
 def config_key_policy(*, account: str, console_arn: str | None, edge_role_arn: str, partition: str = "aws") -> dict:

@@ -4,12 +4,35 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 
-from edge_runtime.config import MAX_SESSION_LIFETIME, MIN_SESSION_LIFETIME
+from edge_runtime.config import (
+    MAX_ASSERTION_LIFETIME,
+    MAX_SESSION_LIFETIME,
+    MIN_ASSERTION_LIFETIME,
+    MIN_SESSION_LIFETIME,
+    is_public_path,
+)
 
 from .. import presets
 from ..models import ProtectedSite
-from .site_settings import SiteSettingsForm
+from .fields import LinesField
+from .site_settings import CONFIG_FIELDS, SiteSettingsForm
+
+SIGNIN_CHOICES = [
+    ("idp", "At the identity provider"),
+    ("email_code", "With a code sent by e-mail (to the allowed emails and domains only)"),
+]
+# The edge's complaints about the sign-in and assertion settings, by field.
+EDIT_CONFIG_FIELDS = {
+    **CONFIG_FIELDS,
+    "config.signin_methods": "signin_methods",
+    "config.provider": "signin_methods",
+    "config.email_code": "signin_methods",
+    "email_code.sender": "signin_methods",
+    "identity_assertion.path_prefixes": "assertion_path_prefixes",
+    "identity_assertion.lifetime_seconds": "assertion_lifetime",
+}
 
 
 class SiteEditForm(SiteSettingsForm):
@@ -18,6 +41,20 @@ class SiteEditForm(SiteSettingsForm):
     not_before = forms.DateField(
         label="Access starts on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Nobody gets in before the start of this day (UTC). Leave empty to allow access now.",
+    )
+    signin_methods = forms.MultipleChoiceField(
+        label="How viewers sign in", choices=SIGNIN_CHOICES, widget=forms.CheckboxSelectMultiple,
+        help_text="With both, the edge shows a page where the viewer chooses. E-mail codes come from the console's "
+        "SES sender and admit exactly the allowed emails and domains.",
+    )
+    assertion_path_prefixes = LinesField(
+        label="Identity assertion paths", required=False,
+        help_text="Requests under these paths reach the origin with an X-Gatehouse-Assertion header: a signed "
+        "ES256 JWT naming the viewer, checked with the key set at /_gatehouse/jwks.json. One a line, e.g. /api/.",
+    )
+    assertion_lifetime = forms.IntegerField(
+        label="Identity assertion lifetime (seconds)", initial=300,
+        min_value=MIN_ASSERTION_LIFETIME, max_value=MAX_ASSERTION_LIFETIME,
     )
     reason = forms.CharField(
         label="Why", max_length=150, required=False,
@@ -54,7 +91,28 @@ class SiteEditForm(SiteSettingsForm):
             "not_after": site.not_after.astimezone(UTC).date() if site.not_after else None,
             "public_paths": site.public_paths,
             "spa_mode": site.spa_mode,
+            "signin_methods": site.signin_methods,
+            "assertion_path_prefixes": site.assertion_path_prefixes,
+            "assertion_lifetime": site.assertion_lifetime,
         }
+
+    config_fields = EDIT_CONFIG_FIELDS
+
+    def clean_signin_methods(self):
+        methods = self.cleaned_data["signin_methods"]
+        if "email_code" in methods and not settings.GATEHOUSE_SES_SENDER:
+            raise forms.ValidationError("E-mail codes need a sender: set GATEHOUSE_SES_SENDER (a verified SES identity).")
+        return [m for m, _ in SIGNIN_CHOICES if m in methods]
+
+    def clean_assertion_path_prefixes(self):
+        prefixes = self.cleaned_data["assertion_path_prefixes"]
+        bad = [p for p in prefixes if p == "/" or not is_public_path(p)]
+        if bad:
+            raise forms.ValidationError(
+                "Paths start with a single /, are not / itself and are not under /_gatehouse/, with no spaces, "
+                f"no . or .. parts and no ?, # or %: {', '.join(bad)}"
+            )
+        return prefixes
 
     def clean_not_before(self):
         day = self.cleaned_data["not_before"]
@@ -72,4 +130,11 @@ class SiteEditForm(SiteSettingsForm):
         return cleaned
 
     def settings_fields(self) -> dict:
-        return {**super().settings_fields(), "not_before": self.cleaned_data["not_before"]}
+        cd = self.cleaned_data
+        return {
+            **super().settings_fields(),
+            "not_before": cd["not_before"],
+            "signin_methods": cd["signin_methods"],
+            "assertion_path_prefixes": cd["assertion_path_prefixes"],
+            "assertion_lifetime": cd["assertion_lifetime"],
+        }

@@ -106,6 +106,8 @@ class SiteSettingsForm(forms.Form):
     )
 
     site: ProtectedSite | None = None
+    # The edge validator's error paths, by the form field they go beside.
+    config_fields = CONFIG_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -238,7 +240,7 @@ class SiteSettingsForm(forms.Form):
         except ConfigError as exc:
             for error in exc.errors:
                 where, _, problem = error.partition(": ")
-                field = CONFIG_FIELDS.get(where)
+                field = self.config_fields.get(where)
                 if field is None:
                     continue
                 self.add_error(field if field in self.fields else None, f"The edge would refuse this: {problem}.")

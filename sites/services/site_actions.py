@@ -53,6 +53,9 @@ def build_make_live(*, site: ProtectedSite, build: Build, actor) -> None:
 # The settings the "Edit settings" page changes; everything else on a site
 # has an action of its own (disable, move release, builds) or is fixed.
 EDITABLE_SETTINGS = (
+    "signin_methods",
+    "assertion_path_prefixes",
+    "assertion_lifetime",
     "hosts",
     "acm_certificate_arn",
     "allow_any_user",

@@ -16,6 +16,8 @@ VALUES = {
     "EDGE_ROLE": "gatehouse-edge",
     "EDGE_FUNCTION": "gatehouse-edge",
     "CONSOLE_PRINCIPAL_ARN": "arn:aws:iam::123456789012:role/gatehouse-console",
+    "SES_REGION": "eu-west-1",
+    "SES_SENDER": "sign-in@consultancy.example",
 }
 
 
@@ -33,7 +35,25 @@ def test_the_edge_role_documents_match_the_code():
         prefix="sites/",
         key_arn=VALUES["CONFIG_KEY_ARN"],
         function_name="gatehouse-edge",
+        ses_sender="sign-in@consultancy.example",
+        ses_region="eu-west-1",
     )
+
+
+def test_the_edge_role_may_send_mail_only_from_the_sender_identity():
+    from sites import aws
+
+    policy = aws.edge_role_policy(
+        account="123456789012", bucket="b", prefix="sites/", key_arn="k", function_name="f",
+        ses_sender="sign-in@consultancy.example", ses_region="eu-west-1",
+    )
+    ses = [s for s in policy["Statement"] if any(str(a).startswith("ses:") for a in [s["Action"]])]
+    assert ses == [{
+        "Sid": "SendSignInCodes", "Effect": "Allow", "Action": "ses:SendEmail",
+        "Resource": "arn:aws:ses:eu-west-1:123456789012:identity/sign-in@consultancy.example",
+    }]
+    without = aws.edge_role_policy(account="1", bucket="b", prefix="p", key_arn="k", function_name="f")
+    assert not [s for s in without["Statement"] if s["Action"] == "ses:SendEmail"]
 
 
 def test_the_config_key_policy_matches_the_code():

@@ -29,6 +29,9 @@ def _as_posted(site, **changes) -> dict:
                 data[name] = "on"
             continue
         value = field.prepare_value(value)
+        if isinstance(value, list):  # a multiple choice: one value each
+            data[name] = value
+            continue
         data[name] = "" if value is None else str(value)
     for name, value in changes.items():
         if value is None:
