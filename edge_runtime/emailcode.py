@@ -24,6 +24,7 @@ import time
 from urllib.parse import parse_qsl, urlencode
 
 from . import paths, responses, tokens
+from .visits import visit_log
 from .config import CODE_ALPHABET, CODE_LENGTH, is_lower_case_email
 
 COOKIE = "__Host-gh-email"
@@ -303,6 +304,10 @@ def send(cfg, request, host, now, ours):
         # answer never tells which addresses are allowed. The stored MAC is of
         # no code at all.
         log("email_code_not_sent", site=cfg.site_id, reason="address not allowed" if not allowed else "address send limit")
+        if not allowed:
+            # Staff see who was refused; the viewer's page says nothing.
+            visit_log("refused", cfg, host=host, claims={"email": address}, method="email_code",
+                      at="email_code", why=["e-mail code: address not on the site's e-mail list"])
         _sleep(min(MAX_PADDING, _typical_send()))
         mac = tokens._b64(os.urandom(32))
     claims = {
@@ -362,7 +367,7 @@ def _endpoint_url():
     return get_settings().endpoint_url
 
 
-def verify(cfg, request, now, ours):
+def verify(cfg, request, now, ours, *, host=None):
     """POST /_gatehouse/sign-in/code: the code against the transaction.
     Returns (session claims, return path, None) or (None, None, response)."""
     transaction = _transaction(cfg, ours, now)
@@ -402,7 +407,8 @@ def verify(cfg, request, now, ours):
         return None, None, page
     if not admits(cfg, address):
         # Allowed when the code was sent, no longer now (the list changed).
-        log("refused", site=cfg.site_id, at="email_code", why=["e-mail code: address no longer allowed"])
+        visit_log("refused", cfg, host=host, claims={"email": address}, method="email_code",
+                  at="email_code", why=["e-mail code: address no longer allowed"])
         return None, None, responses.page(
             cfg, 403, "No access", ["This address may not open this demo."], cookies=[responses.expired_cookie(COOKIE)]
         )

@@ -12,6 +12,7 @@ import sys
 import time
 
 from . import paths, responses, tokens
+from .visits import opens_the_site, visit_log
 from .config import is_host_name
 
 SESSION_COOKIE = "__Host-gh-session"
@@ -239,10 +240,12 @@ def _handle(event, context):
 
     now = time.time()
     if not cfg.in_access_window(now):
-        return _outside_window(cfg, now)
+        return _outside_window(cfg, now, host, ours)
     token, claims = _session_token(cfg, ours, now)
     if claims is not None:
         if _admitted(cfg, token, claims):
+            if opens_the_site(headers):
+                visit_log("session_start", cfg, host=host, claims=claims)
             request = _forward(cfg, request, path, forwarded)
             if cfg.assertion_prefixes and (path in cfg.assertion_exact or path.startswith(cfg.assertion_prefixes)):
                 from . import assertion
@@ -250,7 +253,7 @@ def _handle(event, context):
                 value = assertion.for_request(cfg, token, claims, now)
                 request["headers"][ASSERTION_HEADER] = [{"key": "X-Gatehouse-Assertion", "value": value}]
             return request
-        return _refused(cfg, claims)
+        return _refused(cfg, claims, host=host)
     if not _is_navigation(request):
         return responses.json_response(cfg, 401, {"error": "sign_in_required"})
     if cfg.signin_methods != ("idp",):
@@ -475,27 +478,21 @@ def _is_navigation(request):
     return bool(accept) and "text/html" in accept[0].get("value", "")
 
 
-def _outside_window(cfg, now):
+def _outside_window(cfg, now, host, ours):
+    # Who it was, when the browser holds a session: staff see who tried.
+    claims = _session(cfg, ours, now)
     if cfg.not_before is not None and now < cfg.not_before:
-        log("refused", site=cfg.site_id, why=["before the access window (not_before)"])
+        visit_log("refused", cfg, host=host, claims=claims, why=["before the access window (not_before)"])
         return responses.page(cfg, 403, "This demo is not open yet", ["Please come back later."])
-    log("refused", site=cfg.site_id, why=["after the access window (not_after)"])
+    visit_log("refused", cfg, host=host, claims=claims, why=["after the access window (not_after)"])
     return responses.page(
         cfg, 403, "This demo has ended", ["Its access period is over. Please contact the people who shared it with you."]
     )
 
 
-def _refused(cfg, claims, *, cookies=None, at="session"):
+def _refused(cfg, claims, *, host, cookies=None, at="session"):
     who = claims.get("email") or claims.get("sub")
-    email = claims.get("email")
-    log(
-        "refused",
-        site=cfg.site_id,
-        at=at,
-        sub=str(claims.get("sub"))[:200],
-        email=email[:320] if isinstance(email, str) else None,
-        why=refusal_reasons(cfg, claims),
-    )
+    visit_log("refused", cfg, host=host, claims=claims, at=at, why=refusal_reasons(cfg, claims))
     return responses.page(
         cfg,
         403,
@@ -651,7 +648,7 @@ def _sign_in_route(cfg, request, host, path):
     if path == SIGN_IN_PATH:
         return emailcode.send(cfg, request, host, now, ours)
     if path == SIGN_IN_CODE_PATH:
-        claims, return_to, refusal = emailcode.verify(cfg, request, now, ours)
+        claims, return_to, refusal = emailcode.verify(cfg, request, now, ours, host=host)
         if refusal is not None:
             return refusal
         session = _session_claims(cfg, claims, now)
@@ -660,7 +657,7 @@ def _sign_in_route(cfg, request, host, path):
             from . import assertion
 
             session.update(assertion.session_fields(cfg, session, now))
-        log("signed_in", site=cfg.site_id, via="email_code")
+        visit_log("signed_in", cfg, host=host, claims=claims, method="email_code")
         cookies = [
             responses.cookie(SESSION_COOKIE, tokens.sign(cfg, tokens.SESSION, session), cfg.session_lifetime),
             emailcode.clear_cookie(),
@@ -824,14 +821,14 @@ def _callback(cfg, request, host, context):
                 )
 
     if not allowed(cfg, claims):
-        return _refused(cfg, claims, cookies=clear, at="callback")
+        return _refused(cfg, claims, host=host, cookies=clear, at="callback")
     session = _session_claims(cfg, claims, now)
     if cfg.assertion is not None:
         from . import assertion
 
         session.update(assertion.session_fields(cfg, session, now))
     token = tokens.sign(cfg, tokens.SESSION, session)
-    log("signed_in", site=cfg.site_id)
+    visit_log("signed_in", cfg, host=host, claims=claims, method="oidc")
     cookies = [responses.cookie(SESSION_COOKIE, token, cfg.session_lifetime), *clear]
     if _uses_id_token_hint(cfg) and len(id_token) <= MAX_ID_TOKEN_COOKIE and _is_jws_text(id_token):
         cookies.append(responses.cookie(ID_TOKEN_COOKIE, id_token, cfg.session_lifetime, path=cfg.sign_out_path))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sites', '0011_staff_identity'),
+        ('sites', '0013_scale'),
     ]
 
     operations = [
