@@ -6,7 +6,7 @@ Writes ``gatehouse-edge-<version>.zip`` and prints its path, size, SHA-256
 (hex) and SHA-256 (base64, what Lambda reports as ``CodeSha256``), and which
 byte-code it carries.
 
-The zip holds ``edge_runtime/*.py`` (not this module nor the local gateway,
+The zip holds ``edge_runtime/*.py`` (not this module nor the local gateway and its log shipping,
 which never run at the edge) and ``edge_runtime/edge_settings.json``, so the
 handler is ``edge_runtime.handler.handler``. Same inputs, same bytes: entries
 are sorted, dated 1980-01-01, mode 0644, compressed at a fixed level.
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_ZIP_BYTES = 1024 * 1024  # Lambda@Edge viewer-request package limit
 PACKAGE = "edge_runtime"
-EXCLUDED = frozenset({"build.py", "gateway.py"})
+EXCLUDED = frozenset({"build.py", "gateway.py", "log_shipping.py"})
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 9
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -36,7 +36,9 @@ request); elsewhere it is read and dropped, as the default behaviour has
 no include-body option.
 
 One log line per request: method, host, path, status; never query strings or
-cookies. Not part of the deployment zip.
+cookies. With ``--logs-region`` the function's own output also goes to
+CloudWatch Logs as Lambda@Edge delivers it (edge_runtime/log_shipping.py).
+Not part of the deployment zip.
 """
 
 import argparse
@@ -57,7 +59,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from . import sigv4
+from . import log_shipping, sigv4
 from .store import ConfigUnavailable, http_get, s3_object_url
 
 FUNCTION_TIMEOUT_MS = 5000
@@ -523,7 +525,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
         handler = server.edge_handler or _load_handler()
         began = time.monotonic()
         try:
-            result = handler(event, context)
+            if server.log_shipper is None:
+                result = handler(event, context)
+            else:
+                with log_shipping.capture() as lines:
+                    try:
+                        result = handler(event, context)
+                    finally:
+                        server.log_shipper.request_done(request_id, lines, (time.monotonic() - began) * 1000)
         except Exception as exc:  # noqa: BLE001 - CloudFront answers 503 to a failing function
             sys.stderr.write(json.dumps({"gateway": "function_error", "kind": type(exc).__name__}) + "\n")
             return _error_page(503, "Service Unavailable", "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions.")
@@ -610,14 +619,16 @@ def _not_modified(if_none_match, response):
     return strip(etag) in {strip(tag) for tag in if_none_match.split(",")}
 
 
-def make_server(port, handler=None, *, origin, host="127.0.0.1"):
+def make_server(port, handler=None, *, origin, host="127.0.0.1", log_shipper=None):
     """A ThreadingHTTPServer on `host:port` (0: any free port); call
     serve_forever() on it. `handler` replaces edge_runtime.handler.handler
-    (tests); `origin` is a DirOrigin or S3Origin."""
+    (tests); `origin` is a DirOrigin or S3Origin; `log_shipper` (a
+    log_shipping.Shipper) sends each invocation's output to CloudWatch Logs."""
     server = ThreadingHTTPServer((host, port), GatewayHandler)
     server.daemon_threads = True
     server.edge_handler = handler
     server.origin = origin
+    server.log_shipper = log_shipper
     return server
 
 
@@ -629,6 +640,13 @@ def main(argv=None):
     mode.add_argument("--origin-dir", help="serve objects from this folder")
     mode.add_argument("--origin-s3", action="store_true", help="serve objects from each site's distribution's S3 bucket")
     parser.add_argument("--distribution-id", help="the distribution id in events (with --origin-dir)")
+    parser.add_argument(
+        "--logs-region",
+        default=os.environ.get("GATEHOUSE_GATEWAY_LOGS_REGION") or None,
+        help="send the function's output to CloudWatch Logs in this region, as Lambda@Edge does "
+        "(the settings' endpoint; default $GATEHOUSE_GATEWAY_LOGS_REGION, unset: not sent)",
+    )
+    parser.add_argument("--function-name", default=LambdaContext.function_name, help="the edge function's name (its log group)")
     args = parser.parse_args(argv)
 
     from .settings import ENV_VAR, SettingsError, load_settings, reset_settings_cache
@@ -651,7 +669,11 @@ def main(argv=None):
         from .store import ConfigStore
 
         origin = S3Origin(settings, ConfigStore(settings))
-    server = make_server(args.port, origin=origin)
+    shipper = None
+    if args.logs_region:
+        client = log_shipping.LogsClient(region=args.logs_region, endpoint_url=settings.endpoint_url)
+        shipper = log_shipping.Shipper(client, function_name=args.function_name)
+    server = make_server(args.port, origin=origin, log_shipper=shipper)
     print(f"gateway listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
