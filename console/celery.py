@@ -9,7 +9,7 @@ app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic work. Both tasks are cheap when there is nothing to do.
+# Periodic work. Each task is cheap when there is nothing to do.
 app.conf.beat_schedule = {
     "revisions-sweep": {
         "task": "sites.tasks.revisions_sweep",
@@ -30,6 +30,18 @@ app.conf.beat_schedule = {
     # Staged build zips no pending build reads, once past their max age.
     "staged-uploads-purge": {
         "task": "sites.tasks.staged_uploads_purge_task",
+        "schedule": 3600.0,
+    },
+    "visits-collect": {
+        "task": "sites.tasks.visits_collect_task",
+        "schedule": float(settings.GATEHOUSE_VISITS_COLLECT_SECONDS),
+    },
+    "visits-purge": {
+        "task": "sites.tasks.visits_purge_task",
+        "schedule": 24 * 3600.0,
+    },
+    "access-reminders": {
+        "task": "sites.tasks.access_reminders_task",
         "schedule": 3600.0,
     },
     "providers-refresh-keys": {

@@ -424,3 +424,21 @@ GATEHOUSE_STAGED_UPLOAD_MAX_AGE_SECONDS = env.int("GATEHOUSE_STAGED_UPLOAD_MAX_A
 # The largest build a zip may unpack to (sites/archives.py).
 GATEHOUSE_BUILD_MAX_FILES = env.int("GATEHOUSE_BUILD_MAX_FILES", default=5000)
 GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1024 * 1024)
+
+# --- Viewers: visits, invitations, access reminders (sites/services/visits.py,
+# invitations.py, reminders.py) ------------------------------------------------
+# The consultancy's name, in every e-mail the console sends to clients and staff.
+GATEHOUSE_CONSULTANCY_NAME = env.str("GATEHOUSE_CONSULTANCY_NAME", default="Gatehouse")
+# The SES sender (a verified identity) and the region SES is called in.
+GATEHOUSE_EMAIL_FROM = env.str("GATEHOUSE_EMAIL_FROM", default="" if PRODUCTION else "demos@gatehouse.localhost")
+GATEHOUSE_SES_REGION = env.str("GATEHOUSE_SES_REGION", default=GATEHOUSE_AWS_REGION)
+# The console's own address, for links in e-mails to staff ("extend access").
+GATEHOUSE_CONSOLE_URL = env.str("GATEHOUSE_CONSOLE_URL", default="" if PRODUCTION else "http://localhost:8000")
+# How often beat collects the edge's visit lines from CloudWatch Logs, and how
+# long visits are kept before the daily purge deletes them.
+GATEHOUSE_VISITS_COLLECT_SECONDS = env.int("GATEHOUSE_VISITS_COLLECT_SECONDS", default=300)
+GATEHOUSE_VISITS_RETENTION_DAYS = env.int("GATEHOUSE_VISITS_RETENTION_DAYS", default=180)
+# Staff are e-mailed this many days before a site's access ends (once per end
+# date): the site's creator and these addresses.
+GATEHOUSE_ACCESS_REMINDER_DAYS = env.int("GATEHOUSE_ACCESS_REMINDER_DAYS", default=3)
+GATEHOUSE_ACCESS_REMINDER_TO = env.list("GATEHOUSE_ACCESS_REMINDER_TO", default=[])

@@ -17,7 +17,8 @@ DEPLOYMENT_RUN = "sites.tasks.deployment_run_task"
 REVISION_UPLOAD = "sites.tasks.revision_upload_task"
 CONFIG_PUBLISH = "sites.tasks.config_publish_task"
 ROLLOUT_ADVANCE = "sites.tasks.rollout_advance_task"
-TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH, ROLLOUT_ADVANCE)
+INVITATION_SEND = "sites.tasks.invitation_send_task"
+TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH, ROLLOUT_ADVANCE, INVITATION_SEND)
 
 
 def task_send(name: str, *args, **options) -> None:
@@ -61,3 +62,7 @@ def rollout_advance_on_commit(rollout_id: int) -> None:
 
 def rollout_advance(rollout_id: int) -> None:
     task_send(ROLLOUT_ADVANCE, rollout_id)
+
+
+def invitation_send_on_commit(invitation_id: int) -> None:
+    task_send_on_commit(INVITATION_SEND, invitation_id)

@@ -736,3 +736,99 @@ class RolloutSite(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rollout", "site"], name="rolloutsite_one_per_site")]
         indexes = [models.Index(fields=["state", "checked_at"]), models.Index(fields=["rollout", "state"])]
+
+
+class Visit(models.Model):
+    """One line the edge wrote about a viewer (edge_runtime/visits.py), collected from CloudWatch Logs."""
+
+    class Kind(models.TextChoices):
+        SIGNED_IN = "signed_in", "signed in"
+        SESSION_START = "session_start", "opened the demo"
+        REFUSED = "refused", "refused"
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="visits")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    host = models.CharField(max_length=253, blank=True)
+    method = models.CharField(max_length=32, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=320, blank=True)
+    # The edge's words, rule by rule (presenters.refusal_sentence makes them readable).
+    reasons = models.JSONField(default=_list, blank=True)
+    # Where the refusal happened: "callback" (just signed in) or "session".
+    stage = models.CharField(max_length=16, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    # A digest of (region, group, stream, event id): the same line read twice is one row.
+    event_key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            models.Index(fields=["site", "-occurred_at"]),
+            models.Index(fields=["site", "kind", "email"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.site_id} {self.kind} {self.email or self.subject} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class VisitCursor(models.Model):
+    """How far the collector has read one edge function's log group in one region."""
+
+    function_name = models.CharField(max_length=64)
+    region = models.CharField(max_length=32)
+    # The newest event time read (ms since the epoch); the next read starts a little before it.
+    last_timestamp_ms = models.BigIntegerField(default=0)
+    read_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function_name", "region"], name="visit_cursor_function_region")]
+
+    def __str__(self):
+        return f"{self.function_name} in {self.region}"
+
+
+class Invitation(models.Model):
+    """A client address staff invited to a site: on its allowed e-mails, sent a message through SES."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="invitations")
+    email = models.CharField(max_length=320)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    message_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(fields=["site", "email"], name="invitation_site_email")]
+
+    def __str__(self):
+        return f"{self.email} to {self.site_id}"
+
+
+class AccessReminder(models.Model):
+    """The e-mail to staff that a site's access ends soon: one per site per end date."""
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="access_reminders")
+    not_after = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "not_after"], name="access_reminder_site_end")]
+
+    def __str__(self):
+        return f"{self.site_id} ends {self.not_after:%Y-%m-%d}"

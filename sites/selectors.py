@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, TextField
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -212,3 +212,70 @@ _SECTION_ORDER = ["schema_version", "site", "access", "session", "provider", "pa
 def _path_order(path: str):
     head = path.split(".", 1)[0]
     return (_SECTION_ORDER.index(head) if head in _SECTION_ORDER else len(_SECTION_ORDER), path)
+
+
+# --- Viewers ---------------------------------------------------------------------------------------
+
+# Refusals the site page lists (the CSV export has them all).
+REFUSALS_SHOWN = 20
+
+
+@dataclass
+class Visitor:
+    email: str
+    subject: str
+    sign_ins: int
+    opens: int
+    first_at: object
+    last_at: object
+    methods: list[str] = field(default_factory=list)
+
+
+def visitors_for(site: ProtectedSite) -> list[Visitor]:
+    """Who signed in or opened the demo: one row per person, newest first (two queries)."""
+    from .models import Visit
+
+    seen = Visit.objects.filter(site=site).exclude(kind=Visit.Kind.REFUSED)
+    rows = (
+        seen.values("email", "subject")
+        .annotate(
+            sign_ins=Count("pk", filter=Q(kind=Visit.Kind.SIGNED_IN)),
+            opens=Count("pk", filter=Q(kind=Visit.Kind.SESSION_START)),
+            first_at=Min("occurred_at"),
+            last_at=Max("occurred_at"),
+        )
+        .order_by("-last_at")
+    )
+    methods = {}
+    for email, subject, method in seen.exclude(method="").values_list("email", "subject", "method").distinct():
+        methods.setdefault((email, subject), []).append(method)
+    return [Visitor(**row, methods=sorted(methods.get((row["email"], row["subject"]), []))) for row in rows]
+
+
+def refusals_for(site: ProtectedSite, limit: int = REFUSALS_SHOWN):
+    from .models import Visit
+
+    return list(Visit.objects.filter(site=site, kind=Visit.Kind.REFUSED).order_by("-occurred_at", "-pk")[:limit])
+
+
+def invitations_for(site: ProtectedSite):
+    """The site's invitations, each with `first_signed_in_at` from the visits (one query)."""
+    from .models import Invitation, Visit
+
+    first = (
+        Visit.objects.filter(site=OuterRef("site"), email=OuterRef("email"), kind=Visit.Kind.SIGNED_IN)
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
+    return list(Invitation.objects.filter(site=site).annotate(first_signed_in_at=Subquery(first)).order_by("email"))
+
+
+def sites_not_opened(site_ids=None) -> set[int]:
+    """Sites with invitations of which no invitee has signed in or opened the demo."""
+    from .models import Invitation, Visit
+
+    opened = Visit.objects.filter(site=OuterRef("site"), email=OuterRef("email")).exclude(kind=Visit.Kind.REFUSED)
+    invited = Invitation.objects.all() if site_ids is None else Invitation.objects.filter(site_id__in=site_ids)
+    invited_sites = set(invited.values_list("site_id", flat=True))
+    opened_sites = set(invited.filter(Exists(opened)).values_list("site_id", flat=True))
+    return invited_sites - opened_sites

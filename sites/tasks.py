@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from . import aws
 from .context import CHAIN_HEADER, chain_adopt
 from .services import providers as provider_services
-from .services import edge_logs, provisioning, publishing, staged_uploads
+from .services import edge_logs, invitations, provisioning, publishing, reminders, staged_uploads, visits
 
 
 @signals.task_prerun.connect(dispatch_uid="gatehouse.chain_from_message")
@@ -178,3 +178,46 @@ def rollout_advance_task(rollout_id: int) -> int:
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def rollouts_sweep() -> int:
     return provisioning.rollouts_sweep()
+
+
+class InvitationTask(DjangoTask):
+    """Marks the invitation failed when its retries run out, so staff see it and can resend."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        invitation_id = args[0] if args else kwargs.get("invitation_id")
+        if invitation_id is not None:
+            invitations.invitation_give_up(invitation_id=invitation_id, error=f"gave up: {exc}")
+
+
+@shared_task(
+    base=InvitationTask,
+    acks_late=True,
+    # Idempotent: the claim sends an invitation once per "send" or "resend".
+    reject_on_worker_lost=True,
+    autoretry_for=(aws.AwsTransientError,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def invitation_send_task(invitation_id: int) -> str:
+    return invitations.invitation_send(invitation_id=invitation_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def visits_collect_task() -> int:
+    # Idempotent: a line read twice is one row (its event key).
+    return visits.visits_collect().added
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def visits_purge_task() -> int:
+    return visits.visits_purge()
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def access_reminders_task() -> int:
+    # Idempotent: one reminder per site per end date (the AccessReminder claim).
+    return reminders.access_reminders_send()

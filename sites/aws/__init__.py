@@ -7,7 +7,7 @@ sees `AwsError` / `AwsTransientError`, never a botocore exception.
   clients.py              cached clients, error translation, names from settings
   policies.py             policy documents (pure data)
   distribution_config.py  the DistributionConfig builder (pure data)
-  s3.py, kms.py, iam.py, lambda_.py, cloudfront.py   one module per service
+  s3.py, kms.py, iam.py, lambda_.py, cloudfront.py, logs.py, ses.py   one module per service
   staging.py              the staging bucket: StagingStorage, where a build zip waits for the worker
 """
 
@@ -70,11 +70,14 @@ from .logs import (
     EDGE_LOG_REGIONS,
     LOG_RETENTION_DAYS,
     buckets_reachable,
+    VISIT_FILTER,
+    edge_log_events,
     edge_log_group_name,
     edge_log_retention_ensure,
     edge_log_retention_get,
 )
 from .policies import config_key_policy, edge_role_policy, key_policy_merge, edge_role_trust_policy, site_bucket_policy
+from .ses import email_identity_ensure, email_send_raw
 from .s3 import (
     NOT_FOUND_PAGE_KEY,
     NOT_FOUND_PAGE_PATH,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from .clients import AwsError, _call, _probe_client, client
 from .lambda_ import EDGE_REGION
@@ -86,3 +86,38 @@ def edge_log_retention_get(*, function_name: str, region_name: str) -> int | Non
         if group["logGroupName"] == name:
             return group.get("retentionInDays")
     return None
+
+
+# CloudWatch's JSON filter for the edge's visit lines (edge_runtime/visits.py
+# VISIT_MARK): only they cross the network, not every request's START/REPORT.
+VISIT_FILTER = "{ $.visit = 1 }"
+
+
+def edge_log_events(*, function_name: str, region_name: str, start_ms: int, end_ms: int | None = None) -> Iterator[dict]:
+    """The edge function's visit lines in one region from `start_ms` on, oldest first.
+
+    Yields {"stream", "event_id", "timestamp" (ms), "message"}; nothing when
+    the function never ran in that region (no log group yet).
+    """
+    logs = client("logs", region_name=region_name)
+    params = {"logGroupName": edge_log_group_name(function_name), "startTime": int(start_ms), "filterPattern": VISIT_FILTER}
+    if end_ms is not None:
+        params["endTime"] = int(end_ms)
+    while True:
+        try:
+            page = _call(logs, "filter_log_events", **params)
+        except AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return
+            raise
+        for event in page.get("events", []):
+            yield {
+                "stream": event.get("logStreamName", ""),
+                "event_id": str(event.get("eventId", "")),
+                "timestamp": int(event.get("timestamp", 0)),
+                "message": event.get("message", ""),
+            }
+        token = page.get("nextToken")
+        if not token or token == params.get("nextToken"):
+            return
+        params["nextToken"] = token
