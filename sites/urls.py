@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import history, lists, onboard, releases, site
+from .views import history, lists, onboard, people, releases, site
 
 app_name = "sites"
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path("sites/<slug:slug>/builds/", site.site_builds, name="builds"),
     path("sites/<slug:slug>/builds/upload/", site.site_build_upload, name="build_upload"),
     path("sites/<slug:slug>/builds/<int:build_id>/make-live/", site.build_make_live, name="build_make_live"),
+    path("sites/<slug:slug>/visits.csv", people.site_visits_csv, name="visits_csv"),
+    path("sites/<slug:slug>/invitations/", people.invitations_add, name="invitations_add"),
+    path("sites/<slug:slug>/invitations/<int:invitation_id>/resend/", people.invitation_resend, name="invitation_resend"),
+    path("sites/<slug:slug>/invitations/<int:invitation_id>/remove/", people.invitation_remove, name="invitation_remove"),
     path("sites/<slug:slug>/history/", history.site_history, name="history"),
     path("sites/<slug:slug>/history/<int:number>/restore/", history.revision_restore_view, name="revision_restore"),
     path(

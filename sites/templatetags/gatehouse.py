@@ -134,3 +134,11 @@ def site_state(site):
     from ..presenters import site_state as state
 
     return state(site)
+
+
+@register.filter
+def sign_in_methods(methods):
+    """["oidc", "email_code"] as "identity provider, e-mail code"."""
+    from ..visit_text import method_name
+
+    return ", ".join(method_name(m) for m in methods or []) or "—"

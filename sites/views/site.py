@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import presenters, selectors
 from ..context import change_context
-from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm, SiteEditForm
+from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, InviteForm, MoveReleaseForm, SiteEditForm
 from edge_runtime.config import FIELDS_SINCE
 
 from .. import presets
@@ -18,6 +18,7 @@ from ..models import SIGN_OUT_PATH, Build, ProtectedSite
 from ..services import provisioning, site_actions
 from ..services.keys import session_keys_revoke
 from ..roles import role_required
+from ..visit_text import refusal_sentence
 from .base import site_or_404
 
 
@@ -77,6 +78,10 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         "upload_form": BuildUploadForm(),
         "extend_form": ExtendAccessForm.for_site(site),
         "move_form": MoveReleaseForm(site=site),
+        "invite_form": InviteForm(),
+        "invitations": selectors.invitations_for(site),
+        "visitors": selectors.visitors_for(site),
+        "refusals": [(visit, refusal_sentence(visit.reasons)) for visit in selectors.refusals_for(site)],
         "tab": "overview",
         "not_live_reason": _not_live_reason(site),
         "sign_out_path": SIGN_OUT_PATH,

@@ -89,3 +89,21 @@ def fail(client, operation, code, *, status=400, times=1, message="injected"):
 
     client.meta.events.register(f"before-call.{service}.{operation}", raise_error)
     return calls
+
+
+def ses_sent(endpoint_url: str) -> list:
+    """The messages moto's SES has sent, parsed (moto keeps raw ones in its model data)."""
+    import email
+    import email.policy
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(endpoint_url + "/moto-api/data.json", timeout=10) as response:
+        data = json.load(response)
+    raw = (data.get("ses") or {}).get("RawMessage") or []
+    return [email.message_from_string(m["raw_data"], policy=email.policy.default) for m in raw]
+
+
+def parts(message) -> dict:
+    """{"text/plain": str, "text/html": str} of a multipart/alternative message."""
+    return {part.get_content_type(): part.get_content() for part in message.walk() if not part.is_multipart()}

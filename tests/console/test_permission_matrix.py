@@ -30,7 +30,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from sites.models import Activity, Build, ConfigRevision
+from sites.models import Activity, Build, ConfigRevision, Invitation
 from sites.roles import ACTIONS, ROLES
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release  # noqa: F401
 from tests.console.roles_support import ada, nora, olga, vic  # noqa: F401
@@ -64,6 +64,7 @@ URLS: dict[str, Row] = {
     "sites:releases": Row("view", get=200),
     "sites:release": Row("view"),
     "sites:release_progress": Row("view"),
+    "sites:visits_csv": Row("view"),
     # Operator.
     "sites:onboard": Row("onboard", get=200, post=200),  # an empty POST is an unbound form
     "sites:provider_check": Row("check_provider", get=None, post=200),
@@ -74,6 +75,9 @@ URLS: dict[str, Row] = {
     "sites:build_make_live": Row("make_live", get=None, post=302),
     "sites:revision_restore": Row("restore_revision", get=None, post=302),
     "sites:revision_restore_confirm": Row("restore_revision", get=200),
+    "sites:invitations_add": Row("invite", get=None, post=400),  # an empty POST: the form's errors
+    "sites:invitation_resend": Row("invite", get=None, post=302),
+    "sites:invitation_remove": Row("invite", get=None, post=302),
     # Admin.
     "sites:sign_everyone_out": Row("sign_everyone_out", get=None, post=302),
     "sites:disable": Row("disable", get=None, post=302),
@@ -156,7 +160,9 @@ def world(live_site, release, django_user_model):
     from django.contrib.auth.models import Group
 
     build = Build.objects.create(site=live_site, created_by=None, status=Build.Status.READY, prefix="builds/1")
+    invitation = Invitation.objects.create(site=live_site, email="ann@client.example", status=Invitation.Status.SENT)
     return {
+        "invitation_id": invitation.pk,
         "slug": live_site.slug,
         "build_id": build.pk,
         "number": live_site.revisions.first().number,
