@@ -279,3 +279,16 @@ def sites_not_opened(site_ids=None) -> set[int]:
     invited_sites = set(invited.values_list("site_id", flat=True))
     opened_sites = set(invited.filter(Exists(opened)).values_list("site_id", flat=True))
     return invited_sites - opened_sites
+
+
+# Sites the dashboard's "needs attention" lists at most, per list.
+ATTENTION_SHOWN = 20
+
+
+def sites_needing_attention(now=None) -> dict[str, list[ProtectedSite]]:
+    """{"not_opened": invited sites no invitee has opened, "ending": access ends within a week} (three queries)."""
+    now = now or timezone.now()
+    live = ProtectedSite.objects.exclude(status=ProtectedSite.Status.DELETING).filter(disabled=False)
+    not_opened = live.filter(pk__in=sites_not_opened()).exclude(not_after__lte=now).order_by("client", "name")
+    ending = live.filter(not_after__gt=now, not_after__lte=now + EXPIRY_WARNING).order_by("not_after")
+    return {"not_opened": list(not_opened[:ATTENTION_SHOWN]), "ending": list(ending[:ATTENTION_SHOWN])}

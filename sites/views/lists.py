@@ -49,6 +49,8 @@ def dashboard(request):
             "filtered": bool(search or status or client),
             # Configs the edge does not have: the sweep retries them, staff should know.
             "failed_revisions": list(revisions_failed().order_by("site__slug")[:20]),
+            # Invited, never opened; access ending within a week.
+            "attention": selectors.sites_needing_attention(now),
         },
     )
 

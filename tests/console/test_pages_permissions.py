@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sites import urls as site_urls
-from sites.models import Build
+from sites.models import Build, Invitation
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release, staff_client  # noqa: F401
 
 # name: (method, staff status with an empty form)
@@ -35,14 +35,23 @@ PAGES = {
     "revision_restore_confirm": ("get", 200),
     "release_publish": ("post", 302),
     "release_rollout": ("post", 302),
+    "visits_csv": ("get", 200),
+    "invitations_add": ("post", 400),
+    "invitation_resend": ("post", 302),
+    "invitation_remove": ("post", 302),
 }
 
 
 @pytest.fixture
 def urls(live_site, release, alice):
     build = Build.objects.create(site=live_site, created_by=alice, status=Build.Status.READY, prefix="builds/1")
+    invitation = Invitation.objects.create(site=live_site, email="ann@client.example", status=Invitation.Status.SENT)
     slug = live_site.slug
     args = {
+        "visits_csv": [slug],
+        "invitations_add": [slug],
+        "invitation_resend": [slug, invitation.pk],
+        "invitation_remove": [slug, invitation.pk],
         "site": [slug],
         "site_deployments": [slug],
         "edit": [slug],
