@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "sites.apps.SitesConfig",
     # Failed-login throttling for the password sign-in (AXES_* below).
     "axes",
+    # The REST API (sites/api/) and its OpenAPI schema.
+    "rest_framework",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -442,3 +445,42 @@ GATEHOUSE_VISITS_RETENTION_DAYS = env.int("GATEHOUSE_VISITS_RETENTION_DAYS", def
 # date): the site's creator and these addresses.
 GATEHOUSE_ACCESS_REMINDER_DAYS = env.int("GATEHOUSE_ACCESS_REMINDER_DAYS", default=3)
 GATEHOUSE_ACCESS_REMINDER_TO = env.list("GATEHOUSE_ACCESS_REMINDER_TO", default=[])
+
+# Manifest deploys (sites/api/, docs/api.md): a file up to this size is sent
+# through the API; a larger one by a presigned PUT straight to S3, so its
+# bytes never pass through the web process.
+GATEHOUSE_API_INLINE_MAX_BYTES = env.int("GATEHOUSE_API_INLINE_MAX_BYTES", default=1024 * 1024)
+# How long a presigned upload address stays valid.
+GATEHOUSE_API_PRESIGN_SECONDS = env.int("GATEHOUSE_API_PRESIGN_SECONDS", default=3600)
+
+# The REST API: personal tokens only (no session, so no CSRF question), JSON
+# in and out, errors through one handler (sites/api/errors.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["sites.api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["sites.api.permissions.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "sites.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse API",
+    "DESCRIPTION": "Sites, builds, deployments and edge releases; see docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SiteStatusEnum": "sites.models.ProtectedSite.Status",
+        "BuildStatusEnum": "sites.models.Build.Status",
+        "DeploymentStatusEnum": "sites.models.Deployment.Status",
+        "StepStatusEnum": "sites.models.DeploymentStep.Status",
+        "EdgeReleaseStatusEnum": "sites.models.EdgeRelease.Status",
+    },
+}

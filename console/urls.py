@@ -14,6 +14,8 @@ urlpatterns = [
     path("oidc/authenticate/", StaffOIDCAuthenticateView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", StaffOIDCCallbackView.as_view(), name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
+    # The REST API (sites/api/, docs/api.md): token-authenticated, JSON errors.
+    path("api/", include("sites.api.urls")),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("", include("sites.urls")),

@@ -174,3 +174,50 @@ def archive_sha256(handle) -> str:
 def iter_files(archive: zipfile.ZipFile, entries: list[Entry]) -> Iterator[tuple[Entry, bytes]]:
     for entry in entries:
         yield entry, entry_read(archive, entry)
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    size: int
+    sha256: str
+    content_type: str
+    cache_control: str
+
+
+def manifest_entries(files: list[dict]) -> list[ManifestEntry]:
+    """Check a deploy manifest ([{"path", "size", "sha256"}]) by the zip's own rules; its entries, or BuildRefused."""
+    max_files = settings.GATEHOUSE_BUILD_MAX_FILES
+    max_bytes = settings.GATEHOUSE_BUILD_MAX_BYTES
+    if not isinstance(files, list) or not files:
+        raise BuildRefused("the manifest lists no files")
+    if len(files) > max_files:
+        raise BuildRefused(f"more than {max_files} files")
+    entries: list[ManifestEntry] = []
+    seen: set[str] = set()
+    total = 0
+    for item in files:
+        if not isinstance(item, dict):
+            raise BuildRefused("each file is an object with path, size and sha256")
+        raw, size, digest = item.get("path"), item.get("size"), item.get("sha256")
+        if not isinstance(raw, str):
+            raise BuildRefused("each file needs a path")
+        path = _safe_path(raw)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise BuildRefused(f"{path!r}: size must be a whole number of bytes")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise BuildRefused(f"{path!r}: sha256 must be 64 lower-case hex digits")
+        folded = path.casefold()
+        if folded in seen:
+            raise BuildRefused(f"{path!r} is in the manifest twice")
+        seen.add(folded)
+        total += size
+        if total > max_bytes:
+            raise BuildRefused(f"the files add up to more than {max_bytes // (1024 * 1024)} MB")
+        entries.append(ManifestEntry(path, size, digest, content_type_for(path), cache_control_for(path)))
+    if "index.html" not in {e.path for e in entries}:
+        raise BuildRefused("the manifest has no index.html at its top level")
+    return entries

@@ -66,3 +66,26 @@ def change_context(*, actor=None, reason: str = ""):
 
 def current_change() -> Change:
     return _current.get()
+
+
+# The API token of the request being served (sites.api.auth sets it), so
+# Activity rows name it: "ada's token 'CI'".
+_token: ContextVar[int | None] = ContextVar("gatehouse_token", default=None)
+
+
+@contextmanager
+def token_context(token_id: int | None):
+    token = _token.set(token_id)
+    try:
+        yield
+    finally:
+        _token.reset(token)
+
+
+def token_set(token_id: int | None) -> None:
+    """For the length of one API request (the authentication class sets it, the view's finaliser clears it)."""
+    _token.set(token_id)
+
+
+def current_token_id() -> int | None:
+    return _token.get()

@@ -12,7 +12,7 @@ from edge_runtime.config import CURRENT_SCHEMA_VERSION, SIGNIN_METHODS, is_host_
 from edge_runtime.settings import origin_for
 
 from . import presets
-from .context import current_chain
+from .context import current_chain, current_token_id
 from .crypto import secret_decrypt, secret_encrypt
 
 CALLBACK_PATH = "/_gatehouse/callback"
@@ -430,6 +430,10 @@ class Build(models.Model):
         READY = "ready"
         FAILED = "failed"
 
+    class Source(models.TextChoices):
+        ZIP = "zip"
+        MANIFEST = "manifest"
+
     site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="builds")
     # What staff call the build: 1, 2, 3 within its site. The primary key
     # (in the config id and the bucket prefix) counts across all sites.
@@ -447,6 +451,17 @@ class Build(models.Model):
     # The site's "made live" number taken when the upload started
     # (ProtectedSite.live_seq): an older upload finishing last stays unserved.
     live_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # Where the files came from: a zip, or a manifest of files sent through
+    # the API (only those the site's content store lacked).
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ZIP)
+    # A manifest build's files: [{"path", "size", "sha256"}], checked (sites.archives.manifest_entries).
+    manifest = models.JSONField(default=_list, blank=True, editable=False)
+    # What the person or CI said about it (gatehouse deploy --message/--commit).
+    deploy_message = models.CharField(max_length=500, blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+    # Of a manifest build: the files and bytes the client had to send.
+    files_sent = models.PositiveIntegerField(default=0)
+    bytes_sent = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -633,6 +648,8 @@ class Activity(models.Model):
     # folds a chain's rows on one site into one item. Blank on rows older
     # than the field: each is an item of its own.
     chain_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    # The API token the actor acted through, if any: "ada's token 'CI'".
+    token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -644,8 +661,15 @@ class Activity(models.Model):
         ]
 
     def __str__(self):
-        who = self.actor.get_username() if self.actor_id else "system"
-        return f"{who} {self.verb} {self.site_slug}"
+        return f"{self.who} {self.verb} {self.site_slug}"
+
+    @property
+    def who(self) -> str:
+        """"ada", "ada's token 'CI'", or "system"."""
+        if not self.actor_id:
+            return "system"
+        name = self.actor.get_username()
+        return f"{name}'s token '{self.token.name}'" if self.token_id else name
 
     @classmethod
     def record(cls, *, verb: str, site: ProtectedSite | None = None, actor=None, detail: str = "") -> "Activity":
@@ -656,6 +680,8 @@ class Activity(models.Model):
             site=site,
             site_slug=site.slug if site else "",
             actor=actor if actor is not None and actor.is_authenticated else None,
+            # Inside an API request, the token it came with (sites.context.current_token).
+            token_id=current_token_id(),
             detail=detail,
         )
 
@@ -832,3 +858,77 @@ class AccessReminder(models.Model):
 
     def __str__(self):
         return f"{self.site_id} ends {self.not_after:%Y-%m-%d}"
+
+
+class SiteBlob(models.Model):
+    """One file's content the site's bucket holds under blobs/<sha256>.
+
+    A manifest deploy asks the client only for the content the site lacks;
+    identical content across builds is stored (and sent) once per site.
+    """
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="blobs")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "sha256"], name="siteblob_unique_per_site")]
+
+    def __str__(self):
+        return f"{self.site_id}/{self.sha256[:12]}"
+
+    @property
+    def key(self) -> str:
+        return blob_key(self.sha256)
+
+
+def blob_key(sha256: str) -> str:
+    return f"blobs/{sha256}"
+
+
+def staging_key(build_id: int, sha256: str) -> str:
+    """Where a presigned PUT puts a large file of a build until the worker checks it."""
+    return f"staging/{build_id}/{sha256}"
+
+
+class ApiToken(models.Model):
+    """A staff member's personal API token. Only a digest of its secret is kept.
+
+    The token is "gh_<key_id>_<secret>": the key id finds the row, and the
+    secret's SHA-256 is compared with hmac.compare_digest.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read-only"
+        DEPLOY = "deploy", "Deploy to chosen sites"
+        ALL = "all", "Everything my role allows"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_sha256 = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.READ)
+    sites = models.ManyToManyField(ProtectedSite, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.user}'s token '{self.name}'"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "active"

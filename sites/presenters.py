@@ -125,7 +125,7 @@ def _chain_rows(entries: list[Activity]) -> list[Activity]:
     chains = {row.chain_id for row in entries if row.chain_id}
     slugs = {row.site_slug for row in entries}
     # By site too: a roll-out is one chain across every site, and only these sites' rows are shown.
-    for row in Activity.objects.select_related("actor", "site").filter(chain_id__in=chains, site_slug__in=slugs):
+    for row in Activity.objects.select_related("actor", "site", "token").filter(chain_id__in=chains, site_slug__in=slugs):
         rows.setdefault(row.pk, row)
     return sorted(rows.values(), key=lambda row: (row.at, row.pk))
 
@@ -178,6 +178,8 @@ def _fields(text: str) -> str:
 # Actions said in one fixed sentence: the template, and whether the row's detail is shown under it.
 SENTENCES = {
     "site.create": ("{who} onboarded {site}", False),
+    "token.create": ("{who} made an API token", True),
+    "token.revoke": ("{who} revoked an API token", True),
     "site.provision": ("{who} started provisioning {site}", True),
     "site.redeploy": ("{who} redeployed {site}", True),
     "site.disable": ("{who} disabled {site}", False),
@@ -190,7 +192,8 @@ SENTENCES = {
 
 def _describe(item: ActivityItem, builds: dict[int, Build]) -> None:
     head = item.head
-    who = head.actor.get_username() if head.actor_id else "Gatehouse"
+    # "ada", or "ada's token 'CI'" for what was done through the API.
+    who = head.who if head.actor_id else "Gatehouse"
     site = _site_html(head)
     detail = head.detail or ""
     build = BUILD_RE.search(detail)

@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Sub
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .models import Activity, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
 from .rendering import SECRET_MARKER
 
 # Access that ends within this is flagged on the dashboard.
@@ -88,7 +88,7 @@ def builds_for(site: ProtectedSite):
 
 
 def activity_list(*, site_slug: str = "", actor: str = ""):
-    entries = Activity.objects.select_related("actor", "site").order_by("-at", "-pk")
+    entries = Activity.objects.select_related("actor", "site", "token").order_by("-at", "-pk")
     if site_slug:
         entries = entries.filter(site_slug=site_slug)
     if actor == "system":
@@ -292,3 +292,16 @@ def sites_needing_attention(now=None) -> dict[str, list[ProtectedSite]]:
     not_opened = live.filter(pk__in=sites_not_opened()).exclude(not_after__lte=now).order_by("client", "name")
     ending = live.filter(not_after__gt=now, not_after__lte=now + EXPIRY_WARNING).order_by("not_after")
     return {"not_opened": list(not_opened[:ATTENTION_SHOWN]), "ending": list(ending[:ATTENTION_SHOWN])}
+
+
+def tokens_for(user, *, everyone: bool = False):
+    """API tokens for the tokens page: the user's own, or everyone's (for those who manage tokens); three queries."""
+    tokens = ApiToken.objects.select_related("user", "revoked_by").prefetch_related("sites").order_by("-created_at", "-pk")
+    return tokens if everyone else tokens.filter(user=user)
+
+
+def site_blob_hashes(site: ProtectedSite, hashes) -> set[str]:
+    """Which of these contents the site's bucket already holds (blobs/<sha256>)."""
+    from .models import SiteBlob
+
+    return set(SiteBlob.objects.filter(site=site, sha256__in=list(hashes)).values_list("sha256", flat=True))

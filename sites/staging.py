@@ -22,6 +22,9 @@ from . import aws
 
 # Every staged name starts with this; the purge looks nowhere else.
 STAGED_PREFIX = "staged-builds/"
+# Small files an API manifest deploy sent, until the worker stores them:
+# <prefix><build id>/<sha256>.
+STAGED_BLOBS_PREFIX = f"{STAGED_PREFIX}blobs/"
 
 
 class LocalStagingStorage(FileSystemStorage):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import history, lists, onboard, people, releases, site
+from .views import history, lists, onboard, people, releases, site, tokens
 
 app_name = "sites"
 
@@ -33,6 +33,8 @@ urlpatterns = [
         history.revision_restore_confirm,
         name="revision_restore_confirm",
     ),
+    path("tokens/", tokens.tokens, name="tokens"),
+    path("tokens/revoke/", tokens.token_revoke_view, name="token_revoke"),
     path("releases/", releases.releases, name="releases"),
     path("releases/publish/", releases.release_publish, name="release_publish"),
     path("releases/<int:pk>/", releases.release_detail, name="release"),

@@ -89,8 +89,13 @@ from .s3 import (
     config_object_key,
     config_object_put,
     not_found_page_put,
+    object_copy,
+    object_delete,
+    object_sha256,
+    object_size,
     site_bucket_empty_and_delete,
     site_bucket_ensure,
     site_bucket_policy_put,
+    upload_url_presign,
 )
 from .staging import StagingStorage, staging_bucket_ensure, staging_bucket_name

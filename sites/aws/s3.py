@@ -264,3 +264,53 @@ def build_object_put(*, bucket: str, key: str, body: bytes | Any, content_type: 
         ContentType=content_type,
         CacheControl=cache_control,
     )
+
+
+# --- a site's content store (manifest deploys) ----------------------------------
+
+
+def object_size(*, bucket: str, key: str) -> int | None:
+    """The object's size in bytes, or None when there is no such object."""
+    try:
+        return _call(client("s3"), "head_object", Bucket=bucket, Key=key)["ContentLength"]
+    except AwsError as exc:
+        if _not_found(exc) or exc.code in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def object_sha256(*, bucket: str, key: str) -> str:
+    """The SHA-256 of the object's bytes, read in chunks (never whole in memory)."""
+    body = _call(client("s3"), "get_object", Bucket=bucket, Key=key)["Body"]
+    digest = hashlib.sha256()
+    try:
+        for chunk in iter(lambda: body.read(1024 * 1024), b""):
+            digest.update(chunk)
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, "get_object") from exc
+    return digest.hexdigest()
+
+
+def object_copy(*, bucket: str, source_key: str, key: str, content_type: str = "", cache_control: str = "") -> None:
+    """A copy inside the bucket, done by S3 (no bytes through the console); headers replaced when given."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "CopySource": {"Bucket": bucket, "Key": source_key}}
+    if content_type:
+        params.update(MetadataDirective="REPLACE", ContentType=content_type, CacheControl=cache_control)
+    _call(client("s3"), "copy_object", **params)
+
+
+def object_delete(*, bucket: str, key: str) -> None:
+    _call(client("s3"), "delete_object", Bucket=bucket, Key=key)
+
+
+def upload_url_presign(*, bucket: str, key: str, expires_in: int) -> str:
+    """An address a client PUTs one object's bytes to, straight to S3.
+
+    Signed locally (no request to AWS), so it is made inside a web request.
+    """
+    try:
+        return client("s3").generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in, HttpMethod="PUT"
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, "generate_presigned_url") from exc

@@ -22,6 +22,8 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         help_text="The sign-in function version the site runs. The newest published one is usual.",
     )
     build = forms.FileField(label="Built site (.zip)", required=False, help_text="index.html at the top level of the zip.")
+    # The page needs the first build; the API may create the site first and deploy it after.
+    build_required = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,7 +49,7 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
         self._clean_local_host(cleaned)
         self._clean_settings(cleaned)
         self._clean_config(cleaned)
-        self._clean_staged_build(required=True)
+        self._clean_staged_build(required=self.build_required)
         # Only when the rest is fine; the view then checks it (check_provider fetches from the network).
         if not self.errors:
             self.provider = self._clean_provider()

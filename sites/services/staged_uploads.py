@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import Build
-from ..staging import STAGED_PREFIX, staging_storage
+from ..staging import STAGED_BLOBS_PREFIX, STAGED_PREFIX, staging_storage
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class PurgeResult:
 
 
 def staged_uploads_purge(*, max_age_seconds: int | None = None, dry_run: bool = False) -> PurgeResult:
-    """Delete each staged zip older than the max age that no pending build reads.
+    """Delete each staged zip (or API-sent file) older than the max age that no pending build reads.
 
     A build still staged or uploading keeps its zip whatever its age (one
     waiting hours for its bucket, say); the form's reference to a staged zip
@@ -37,15 +37,16 @@ def staged_uploads_purge(*, max_age_seconds: int | None = None, dry_run: bool = 
     """
     age = settings.GATEHOUSE_STAGED_UPLOAD_MAX_AGE_SECONDS if max_age_seconds is None else max_age_seconds
     cutoff = timezone.now() - timedelta(seconds=age)
-    pending = set(
-        Build.objects.filter(status__in=[Build.Status.STAGED, Build.Status.UPLOADING])
-        .exclude(staged_name="")
-        .values_list("staged_name", flat=True)
-    )
+    open_builds = Build.objects.filter(status__in=[Build.Status.STAGED, Build.Status.UPLOADING])
+    pending = set(open_builds.exclude(staged_name="").values_list("staged_name", flat=True))
+    # A manifest deploy's small files: <blobs prefix><build id>/<sha256>.
+    pending_blob_builds = {str(pk) for pk in open_builds.filter(source=Build.Source.MANIFEST).values_list("pk", flat=True)}
     storage = staging_storage()
     result = PurgeResult()
     for name, modified in storage.staged_files(STAGED_PREFIX):
-        if name in pending:
+        if name in pending or (
+            name.startswith(STAGED_BLOBS_PREFIX) and name[len(STAGED_BLOBS_PREFIX) :].split("/", 1)[0] in pending_blob_builds
+        ):
             result.kept_pending += 1
         elif modified >= cutoff:
             result.kept_fresh += 1

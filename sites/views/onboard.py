@@ -2,15 +2,12 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .. import presenters, presets
-from ..context import change_context
 from ..forms import PRESET_FIELDS, OnboardForm, ProviderCheckForm
-from ..services.sites import site_create
-from ..services import provisioning
+from ..services.sites import site_onboard
 from ..roles import role_required
 
 
@@ -39,16 +36,7 @@ def onboard(request):
 
 
 def _create(request, form: OnboardForm):
-    actor = request.user
-    with change_context(actor=actor, reason="site onboarded"), transaction.atomic():
-        provider = form.provider
-        if provider.pk is None:
-            provider.save()
-        site = site_create(actor=actor, reason="site onboarded", provider=provider, **form.site_fields())
-        # The build waits for the bucket that provisioning makes; both tasks
-        # are enqueued on commit, so the worker finds the site and its key.
-        provisioning.site_provision_start(site=site, actor=actor)
-        provisioning.build_upload_start(site=site, staged_name=form.staged_name, actor=actor)
+    site = site_onboard(actor=request.user, provider=form.provider, staged_name=form.staged_name, **form.site_fields())
     messages.success(
         request,
         f"{site.name} is saved and provisioning has started ({presenters.cloudfront_wait()}); "

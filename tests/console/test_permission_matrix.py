@@ -62,6 +62,9 @@ URLS: dict[str, Row] = {
     "sites:builds": Row("view"),
     "sites:history": Row("view"),
     "sites:releases": Row("view", get=200),
+    # Your own API tokens (any role); another's are revoked by an Admin (tests/api/test_tokens_page.py).
+    "sites:tokens": Row("view", get=200, post=400),
+    "sites:token_revoke": Row("view", get=None, post=302),
     "sites:release": Row("view"),
     "sites:release_progress": Row("view"),
     "sites:visits_csv": Row("view"),
@@ -86,6 +89,24 @@ URLS: dict[str, Row] = {
     "sites:delete": Row("delete", get=200, post=200),
     "sites:release_publish": Row("manage_releases", get=None, post=302),
     "sites:release_rollout": Row("rollout", get=None, post=302),
+    # The API: token authentication, JSON errors; tests/api/test_api_permissions.py walks these rows
+    # with a token of each persona and scope. get/post: what an allowed GET or empty POST answers.
+    "api:schema": Row(None, get=200, api=True),
+    "api:sites": Row("view", get=200, post=400, api=True),  # POST: onboard
+    "api:site": Row("view", api=True),
+    "api:site_access": Row("view", api=True),  # PATCH: edit
+    "api:site_access_window": Row("view", api=True),  # PATCH: edit
+    "api:site_redeploy": Row("redeploy", get=None, post=202, api=True),
+    "api:builds": Row("view", get=200, post=400, api=True),  # POST: upload_build
+    "api:build": Row("view", api=True),
+    "api:build_make_live": Row("make_live", get=None, post=200, api=True),
+    "api:deploys": Row("upload_build", get=None, post=400, api=True),
+    "api:deploy_file": Row("upload_build", get=None, api=True),  # PUT only
+    "api:deploy_finalise": Row("upload_build", get=None, post=409, api=True),
+    "api:deployments": Row("view", api=True),
+    "api:deployment": Row("view", api=True),
+    "api:releases": Row("view", api=True),
+    "api:release": Row("view", api=True),
 }
 
 # The admin: sampled per registered model (its list, one object, its add page).

@@ -2,6 +2,7 @@
 
   engine.py         deployment_run (a table from kind to workflow), deployments_sweep, deployment_fail
   steps.py          recording a deployment and its steps; Progress, Wait, StepFailed
+  manifest_deploy.py  the web half of a deploy that sends only what changed
   provision.py, redeploy.py, build_upload.py, teardown.py, edge_releases.py   one workflow each
   rollout.py        an edge release to every site: one Rollout row, batches in the worker, a sweep for Deployed
   names.py, site_config.py   what two workflows share
@@ -22,9 +23,17 @@ killed half-way, a retry after a throttle):
   re-enqueues itself with a countdown, and the next run resumes there.
 """
 
-from .build_upload import build_upload, build_upload_start
+from .build_upload import build_deployment_start, build_upload, build_upload_start
 from .edge_releases import edge_release_publish, edge_release_publish_start, edge_settings, edge_zip, sites_per_function
 from .engine import RUNNERS, deployment_fail, deployment_run, deployments_sweep
+from .manifest_deploy import (
+    ManifestRefused,
+    Upload,
+    manifest_deploy_create,
+    manifest_deploy_finalise,
+    manifest_file_receive,
+    manifest_uploads_pending,
+)
 from .names import site_bucket_name, site_caller_reference
 from .provision import site_provision, site_provision_start
 from .redeploy import site_move_release, site_redeploy, site_redeploy_start
