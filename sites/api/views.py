@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -116,7 +117,12 @@ class SiteList(ApiView):
         values = dict(self.input(s.SiteCreateSerializer))
         values["provider_choice"] = values.pop("provider")
         build = request.FILES.get("build")
-        form = OnboardForm(form_data(values), {"build": build} if build else None)
+        data = form_data(values)
+        # What the page's inputs hold before anyone types (the provider section's defaults).
+        for name, field in OnboardForm().fields.items():
+            if name not in data and field.initial is not None and not isinstance(field, forms.BooleanField):
+                data[name] = str(field.initial)
+        form = OnboardForm(data, {"build": build} if build else None)
         form.build_required = False
         valid = form.is_valid()
         if not valid or not form.check_provider():
