@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sites', '0011_staff_identity'),
+        ('sites', '0015_people'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
