@@ -277,6 +277,10 @@ class ProtectedSite(models.Model):
         # The site row and its SiteHost rows commit together: a host another
         # site took after our clean() ran fails here, on the unique index,
         # and nothing of this save is kept.
+        # The assertion key is part of the row it signs for: made in the same
+        # save that first asks for an assertion, never by a later step.
+        if self.assertion_key_ensure() and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "assertion_key_encrypted", "assertion_kid"}
         update_fields = kwargs.get("update_fields")
         with transaction.atomic():
             super().save(*args, **kwargs)
@@ -368,13 +372,6 @@ class ProtectedSite(models.Model):
         self.assertion_key_encrypted = secret_encrypt(urlsafe_b64encode(raw).rstrip(b"=").decode())
         self.assertion_kid = "ia" + pysecrets.token_hex(4)
         return True
-
-    def save(self, *args, **kwargs):
-        # The key is part of the row it signs for: made in the same save
-        # that first asks for an assertion, never by a later step.
-        if self.assertion_key_ensure() and kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "assertion_key_encrypted", "assertion_kid"}
-        super().save(*args, **kwargs)
 
     def current_session_key(self) -> "SessionKey | None":
         return self.session_keys.filter(retired_at=None).order_by("-created_at", "-pk").first()
