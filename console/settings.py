@@ -432,9 +432,9 @@ GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1
 # invitations.py, reminders.py) ------------------------------------------------
 # The consultancy's name, in every e-mail the console sends to clients and staff.
 GATEHOUSE_CONSULTANCY_NAME = env.str("GATEHOUSE_CONSULTANCY_NAME", default="Gatehouse")
-# The SES sender (a verified identity) and the region SES is called in.
+# The SES sender of the console's e-mails (a verified identity), sent in
+# GATEHOUSE_SES_REGION (above, shared with the edge's codes).
 GATEHOUSE_EMAIL_FROM = env.str("GATEHOUSE_EMAIL_FROM", default="" if PRODUCTION else "demos@gatehouse.localhost")
-GATEHOUSE_SES_REGION = env.str("GATEHOUSE_SES_REGION", default=GATEHOUSE_AWS_REGION)
 # The console's own address, for links in e-mails to staff ("extend access").
 GATEHOUSE_CONSOLE_URL = env.str("GATEHOUSE_CONSOLE_URL", default="" if PRODUCTION else "http://localhost:8000")
 # How often beat collects the edge's visit lines from CloudWatch Logs, and how
