@@ -55,11 +55,15 @@ def request_data(request):
     return data
 
 
-def form_data(values: dict) -> dict:
-    """JSON values as the form posts them: lists one a line, booleans as a ticked box or nothing."""
+def form_data(values: dict, form: forms.Form | None = None) -> dict:
+    """JSON values as the form posts them: lists one a line (a list of ticked
+    boxes for a multiple choice of `form`), booleans as a ticked box or nothing."""
+    multiple = {name for name, field in form.fields.items() if isinstance(field, forms.MultipleChoiceField)} if form else set()
     out = {}
     for key, value in values.items():
-        if isinstance(value, bool):
+        if key in multiple:
+            out[key] = [str(v) for v in value or []] if isinstance(value, (list, tuple)) else [str(value)]
+        elif isinstance(value, bool):
             if value:
                 out[key] = "on"
         elif isinstance(value, list):
@@ -117,11 +121,12 @@ class SiteList(ApiView):
         values = dict(self.input(s.SiteCreateSerializer))
         values["provider_choice"] = values.pop("provider")
         build = request.FILES.get("build")
-        data = form_data(values)
+        blank = OnboardForm()
+        data = form_data(values, blank)
         # What the page's inputs hold before anyone types (the provider section's defaults).
-        for name, field in OnboardForm().fields.items():
+        for name, field in blank.fields.items():
             if name not in data and field.initial is not None and not isinstance(field, forms.BooleanField):
-                data[name] = str(field.initial)
+                data.update(form_data({name: field.initial}, blank))
         form = OnboardForm(data, {"build": build} if build else None)
         form.build_required = False
         valid = form.is_valid()
@@ -160,12 +165,12 @@ class _SettingsView(ApiView):
         reason = values.pop("reason", "") or self.default_reason
         # What the page would post unchanged, then the fields this PATCH names.
         current = SiteEditForm(site=site)
-        data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"})
+        data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"}, current)
         for name, value in values.items():
             if value is False:
                 data.pop(name, None)  # an unticked box is sent as nothing
             else:
-                data.update(form_data({name: value}))
+                data.update(form_data({name: value}, current))
         form = SiteEditForm(data, site=site)
         if not form.is_valid():
             raise form_refused(form)
