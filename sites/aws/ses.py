@@ -21,13 +21,3 @@ def email_send_raw(*, sender: str, recipients: list[str], raw: bytes, region_nam
         Content={"Raw": {"Data": raw}},
     )
     return str(answer.get("MessageId", ""))
-
-
-def email_identity_ensure(*, identity: str, region_name: str) -> None:
-    """Ask SES to verify `identity` (an address or a domain) unless it is known already."""
-    ses = client("sesv2", region_name=region_name)
-    try:
-        _call(ses, "create_email_identity", EmailIdentity=identity)
-    except AwsError as exc:
-        if exc.code != "AlreadyExistsException":
-            raise

@@ -107,3 +107,16 @@ def ses_sent(endpoint_url: str) -> list:
 def parts(message) -> dict:
     """{"text/plain": str, "text/html": str} of a multipart/alternative message."""
     return {part.get_content_type(): part.get_content() for part in message.walk() if not part.is_multipart()}
+
+
+def ses_identity_verify(identity: str, region_name: str) -> None:
+    """Make `identity` a verified sender in moto's SES (an operator's one-off step
+    in real AWS, so not the console's: the console's policy has no CreateEmailIdentity)."""
+    from sites.aws.clients import client
+
+    ses = client("sesv2", region_name=region_name)
+    try:
+        ses.create_email_identity(EmailIdentity=identity)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AlreadyExistsException":
+            raise

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from sites.models import AccessReminder, ProtectedSite
 from sites.services.reminders import access_reminders_send
-from tests.console.aws_support import aws, parts, ses_sent  # noqa: F401
+from tests.console.aws_support import ses_identity_verify, aws, parts, ses_sent  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def ses(aws, settings):  # noqa: F811
     settings.GATEHOUSE_CONSOLE_URL = "https://gatehouse.northwind.example"
     settings.GATEHOUSE_ACCESS_REMINDER_DAYS = 3
     settings.GATEHOUSE_ACCESS_REMINDER_TO = ["demos-team@northwind.example"]
-    aws.email_identity_ensure(identity="demos@northwind.example", region_name="us-east-1")
+    ses_identity_verify("demos@northwind.example", "us-east-1")
     return aws
 
 

@@ -18,6 +18,8 @@ VALUES = {
     "CONSOLE_PRINCIPAL_ARN": "arn:aws:iam::123456789012:role/gatehouse-console",
     "SES_REGION": "eu-west-1",
     "SES_SENDER": "sign-in@consultancy.example",
+    "EMAIL_FROM_IDENTITY": "consultancy.example",
+    "STAGING_BUCKET": "gatehouse-staging",
 }
 
 
@@ -80,6 +82,8 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
     service_of = {
         "get_caller_identity": "sts", "describe_key": "kms", "create_key": "kms", "create_alias": "kms",
         "put_key_policy": "kms", "list_keys": "kms", "list_resource_tags": "kms",
+        # SES v2's SendEmail (raw content too) is authorised as ses:SendEmail.
+        "send_email": "ses",
     }
     granted_by_key_policy = {"describe_key", "get_key_policy", "put_key_policy", "list_resource_tags"}
     s3_actions = {
@@ -89,6 +93,8 @@ def test_the_console_policy_covers_every_call_sites_aws_makes():
         "put_bucket_policy": "s3:PutBucketPolicy", "put_object": "s3:PutObject", "delete_object": "s3:DeleteObject",
         "list_object_versions": "s3:ListBucketVersions", "delete_objects": "s3:DeleteObject",
         "delete_bucket": "s3:DeleteBucket", "get_object": "s3:GetObject",
+        # HeadObject is authorised as GetObject, ListObjectsV2 as ListBucket.
+        "head_object": "s3:GetObject", "list_objects_v2": "s3:ListBucket",
         # CopyObject reads its source (the build's 404.html) and writes its target (PutObject, granted too).
         "copy_object": "s3:GetObject",
     }

@@ -10,7 +10,7 @@ from django.utils import timezone
 from sites.models import Invitation, ProtectedSite, Visit
 from sites.services import invitations
 from sites.tasks import invitation_send_task
-from tests.console.aws_support import aws, parts, ses_sent  # noqa: F401
+from tests.console.aws_support import ses_identity_verify, aws, parts, ses_sent  # noqa: F401
 from tests.console.pages_support import staff_client  # noqa: F401
 from tests.console.roles_support import olga, vic  # noqa: F401
 
@@ -22,7 +22,7 @@ def ses(aws, settings, tasks_run_in_place):  # noqa: F811
     settings.GATEHOUSE_CONSULTANCY_NAME = "Northwind Consulting"
     settings.GATEHOUSE_EMAIL_FROM = "demos@northwind.example"
     settings.GATEHOUSE_SES_REGION = "eu-west-1"
-    aws.email_identity_ensure(identity="demos@northwind.example", region_name="eu-west-1")
+    ses_identity_verify("demos@northwind.example", "eu-west-1")
     return aws
 
 
