@@ -60,6 +60,8 @@ def test_an_admin_save_is_published_as_that_user(client, boss, site, django_capt
         "groups_claim": "",
         "groups": "[]",
         "session_lifetime": 3600,
+        "signin_methods": '["idp"]',
+        "assertion_lifetime": 300,
         "public_paths": "[]",
         "spa_mode": "on",
         "edge_release": "",

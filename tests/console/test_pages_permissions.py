@@ -39,6 +39,8 @@ PAGES = {
     "invitations_add": ("post", 400),
     "invitation_resend": ("post", 302),
     "invitation_remove": ("post", 302),
+    "tokens": ("get", 200),
+    "token_revoke": ("post", 302),
 }
 
 
