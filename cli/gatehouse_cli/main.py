@@ -21,10 +21,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from . import __version__
-from .client import ERROR, FAILED, INVALID, OK, TIMEOUT, Api, Failure
+from .client import ERROR, FAILED, INVALID, NETWORK, OK, TIMEOUT, Api, Failure
 from .manifest import folder_files
 
 DONE = ("succeeded", "failed")
+UPLOAD_ATTEMPTS = 3
 MARKS = {"succeeded": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]-[/]", "running": "[yellow]…[/]"}
 
 
@@ -107,7 +108,16 @@ def _upload(api: Api, uploads: list[dict], by_hash: dict, out: Output, *, concur
         return
 
     def send(upload, advance):
-        api.put_bytes(upload["url"], by_hash[upload["sha256"]].read())
+        data = by_hash[upload["sha256"]].read()
+        # A PUT of the same bytes to the same address is safe to repeat: a dropped connection is tried again.
+        for attempt in range(UPLOAD_ATTEMPTS):
+            try:
+                api.put_bytes(upload["url"], data)
+                break
+            except Failure as failure:
+                if failure.exit_code != NETWORK or attempt == UPLOAD_ATTEMPTS - 1:
+                    raise
+                time.sleep(2**attempt)
         advance(upload["size"])
 
     columns = [TextColumn("Uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
