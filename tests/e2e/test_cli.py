@@ -3,9 +3,10 @@ process against the console (``live_server``), a real Celery worker process and 
 
 Deploy a folder (one file large enough to go by presigned PUT straight to moto's S3), deploy again after
 changing one file and see one file sent, roll back, and a token without deploy scope refused with the
-documented exit code and the console's own message.
+documented exit code and the console's own message; a failed step is exit code 5 with its reason.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -33,7 +34,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 HOST = "cli-demo.localhost"
 GATEHOUSE = Path(sys.executable).parent / "gatehouse"
 # The exit codes docs/api.md promises.
-OK, REFUSED, NETWORK = 0, 3, 6
+OK, REFUSED, FAILED, NETWORK = 0, 3, 5, 6
 LARGE = 4096  # bytes: over the inline limit this test sets, so that file goes by presigned PUT
 
 
@@ -182,3 +183,24 @@ def test_an_unreachable_console_is_exit_code_6(tmp_path):
     dist = build_folder(tmp_path / "dist")
     result = gatehouse("deploy", str(dist), "--site", "x", url=f"http://127.0.0.1:{free_port()}", token="gh_1_x", timeout=60)
     assert result.returncode == NETWORK and "Could not reach the console" in result.stderr and "(unreachable)" in result.stderr
+
+
+def test_a_failed_deployment_is_exit_code_5_with_the_steps_reason_and_the_next_deploy_mends_it(live_site, live_server, tmp_path):
+    site, olga = live_site
+    secret = token(olga, "deploy", [site])
+    dist = build_folder(tmp_path / "dist")
+    # The console believes the bucket holds app.js's content, which the bucket lost: the CLI is not asked for it.
+    app = (dist / "assets" / "app.js").read_bytes()
+    SiteBlob.objects.create(site=site, sha256=hashlib.sha256(app).hexdigest(), size=len(app))
+
+    failed = gatehouse("deploy", str(dist), "--site", site.slug, "--wait", url=live_server.url, token=secret)
+    assert failed.returncode == FAILED, failed.stderr + failed.stdout
+    assert "11 of 12 files to upload" in failed.stdout and "✗ Upload files: assets/app.js: its content is gone" in failed.stdout
+    assert "Uploading" in failed.stderr  # the progress bar (stderr, so stdout stays the steps)
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Deployment ") and "failed at 'Upload files': assets/app.js" in last
+    assert last.endswith("deploy again to send it (deployment_failed)")
+
+    mended = gatehouse("deploy", str(dist), "--site", site.slug, "--wait", "--json", url=live_server.url, token=secret)
+    assert mended.returncode == OK, mended.stderr + mended.stdout
+    assert json.loads(mended.stdout)["uploaded_files"] == 1
