@@ -78,6 +78,15 @@ class Api:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/api/v1/{path.lstrip('/')}"
 
+    def on_console(self, url: str) -> str:
+        """An address the console answered (an upload's, the finalise one) on GATEHOUSE_URL's origin.
+
+        Behind a proxy the console may name itself by another scheme or host;
+        the path is its own, and the token goes only to the origin configured.
+        """
+        parts = urlsplit(url)
+        return self.origin + parts.path + (f"?{parts.query}" if parts.query else "")
+
     def request(self, method: str, path: str, **kwargs) -> httpx.Response:
         url = self.url(path)
         headers = dict(kwargs.pop("headers", None) or {})

@@ -70,7 +70,7 @@ def cmd_deploy(api: Api, args, out: Output) -> int:
     started = time.monotonic()
     _upload(api, uploads, by_hash, out, concurrency=args.concurrency)
     upload_seconds = time.monotonic() - started
-    deployment = api.post(answer["finalise_url"])
+    deployment = api.post(api.on_console(answer["finalise_url"]))
     result = {
         "site": args.site,
         "build": build["number"],
@@ -109,10 +109,11 @@ def _upload(api: Api, uploads: list[dict], by_hash: dict, out: Output, *, concur
 
     def send(upload, advance):
         data = by_hash[upload["sha256"]].read()
+        url = api.on_console(upload["url"]) if upload["method"] == "api" else upload["url"]
         # A PUT of the same bytes to the same address is safe to repeat: a dropped connection is tried again.
         for attempt in range(UPLOAD_ATTEMPTS):
             try:
-                api.put_bytes(upload["url"], data)
+                api.put_bytes(url, data)
                 break
             except Failure as failure:
                 if failure.exit_code != NETWORK or attempt == UPLOAD_ATTEMPTS - 1:
