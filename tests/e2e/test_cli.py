@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 HOST = "cli-demo.localhost"
 GATEHOUSE = Path(sys.executable).parent / "gatehouse"
 # The exit codes docs/api.md promises.
-OK, REFUSED, FAILED, NETWORK = 0, 3, 5, 6
+OK, USAGE, REFUSED, INVALID, FAILED, NETWORK = 0, 2, 3, 4, 5, 6
 LARGE = 4096  # bytes: over the inline limit this test sets, so that file goes by presigned PUT
 
 
@@ -179,10 +179,15 @@ def test_a_token_without_deploy_scope_is_refused_with_exit_code_3(live_site, liv
     assert Invitation.objects.filter(site=site, email="bea@client.example").exists()
 
 
-def test_an_unreachable_console_is_exit_code_6(tmp_path):
+def test_an_unreachable_console_no_url_and_no_folder_have_their_own_exit_codes(tmp_path):
     dist = build_folder(tmp_path / "dist")
-    result = gatehouse("deploy", str(dist), "--site", "x", url=f"http://127.0.0.1:{free_port()}", token="gh_1_x", timeout=60)
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = gatehouse("deploy", str(dist), "--site", "x", url=nowhere, token="gh_1_x", timeout=60)
     assert result.returncode == NETWORK and "Could not reach the console" in result.stderr and "(unreachable)" in result.stderr
+    result = gatehouse("status", "x", url="", token="gh_1_x", timeout=60)
+    assert result.returncode == USAGE and "Set GATEHOUSE_URL" in result.stderr and result.stderr.strip().endswith("(no_url)")
+    result = gatehouse("deploy", str(tmp_path / "missing"), "--site", "x", "--json", url=nowhere, token="gh_1_x", timeout=60)
+    assert result.returncode == INVALID and json.loads(result.stdout)["error"]["code"] == "no_such_folder"
 
 
 def test_a_failed_deployment_is_exit_code_5_with_the_steps_reason_and_the_next_deploy_mends_it(live_site, live_server, tmp_path):
