@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import Build, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from ..forms.people import MAX_ADDRESSES
+from ..models import Build, Deployment, DeploymentStep, EdgeRelease, Invitation, ProtectedSite
 
 
 class BuildRef(serializers.Serializer):
@@ -177,3 +178,21 @@ class ErrorSerializer(serializers.Serializer):
 
 class RedeployAnswer(serializers.Serializer):
     deployment = DeploymentSerializer()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = serializers.CharField(source="invited_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["email", "status", "invited_by", "created_at", "sent_at", "attempts", "last_error"]
+
+
+class InviteSerializer(serializers.Serializer):
+    """The addresses to allow and invite (the site page's form checks each)."""
+
+    emails = serializers.ListField(child=serializers.CharField(max_length=320), allow_empty=False, max_length=MAX_ADDRESSES)
+
+
+class InviteAnswer(serializers.Serializer):
+    invitations = InvitationSerializer(many=True)

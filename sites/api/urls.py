@@ -12,6 +12,7 @@ urlpatterns = [
     path("v1/sites/<slug:slug>/access/", views.SiteAccess.as_view(), name="site_access"),
     path("v1/sites/<slug:slug>/access-window/", views.SiteAccessWindow.as_view(), name="site_access_window"),
     path("v1/sites/<slug:slug>/redeploy/", views.SiteRedeploy.as_view(), name="site_redeploy"),
+    path("v1/sites/<slug:slug>/invitations/", views.InvitationList.as_view(), name="invitations"),
     path("v1/sites/<slug:slug>/builds/", views.BuildList.as_view(), name="builds"),
     path("v1/sites/<slug:slug>/builds/<int:build_number>/", views.BuildDetail.as_view(), name="build"),
     path("v1/sites/<slug:slug>/builds/<int:build_number>/make-live/", views.BuildMakeLive.as_view(), name="build_make_live"),

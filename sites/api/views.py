@@ -22,9 +22,9 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..context import change_context, token_set
-from ..forms import BuildUploadForm, OnboardForm, SiteEditForm
-from ..models import Build, Deployment, EdgeRelease
-from ..services import provisioning, site_actions
+from ..forms import BuildUploadForm, InviteForm, OnboardForm, SiteEditForm
+from ..models import Build, Deployment, EdgeRelease, Invitation
+from ..services import invitations, provisioning, site_actions
 from ..services.sites import site_onboard
 from ..views.base import site_or_404
 from . import serializers as s
@@ -218,6 +218,35 @@ class SiteRedeploy(ApiView):
         with change_context(actor=request.user, reason="redeployed through the API"):
             deployment = provisioning.site_redeploy_start(site=site, actor=request.user)
         return Response(deployment_answer(deployment), status=status.HTTP_202_ACCEPTED)
+
+
+# --- invitations --------------------------------------------------------------------------------
+
+
+class InvitationList(ApiView):
+    """The site page's People card: each address joins the allowed e-mails and is sent an invitation."""
+
+    actions = {"GET": "view", "POST": "invite"}
+
+    @extend_schema(operation_id="invitations_list", responses={200: s.InvitationSerializer(many=True), **ERRORS})
+    def get(self, request, slug):
+        site = site_or_404(slug, related=())
+        rows = Invitation.objects.filter(site=site).select_related("invited_by")
+        return Response(s.InvitationSerializer(rows, many=True).data)
+
+    @extend_schema(operation_id="invitations_create", request=s.InviteSerializer, responses={201: s.InviteAnswer, **ERRORS})
+    def post(self, request, slug):
+        site = site_or_404(slug)
+        values = self.input(s.InviteSerializer)
+        form = InviteForm(form_data({"emails": values["emails"]}))
+        if not form.is_valid():
+            raise form_refused(form)
+        try:
+            added = invitations.invitations_add(site=site, emails=form.cleaned_data["emails"], actor=request.user)
+        except DjangoValidationError as exc:
+            raise ApiError(" ".join(exc.messages), code="validation_failed", fields=getattr(exc, "message_dict", None)) from exc
+        rows = Invitation.objects.filter(pk__in=[i.pk for i in added]).select_related("invited_by")
+        return Response({"invitations": s.InvitationSerializer(rows, many=True).data}, status=status.HTTP_201_CREATED)
 
 
 # --- builds -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ METHODS = {
     "api:site_access": {"GET": ("view", 200), "PATCH": ("edit", 200)},
     "api:site_access_window": {"GET": ("view", 200), "PATCH": ("edit", 200)},
     "api:site_redeploy": {"POST": ("redeploy", 202)},
+    "api:invitations": {"GET": ("view", 200), "POST": ("invite", 400)},
     "api:builds": {"GET": ("view", 200), "POST": ("upload_build", 400)},
     "api:build": {"GET": ("view", 200)},
     "api:build_make_live": {"POST": ("make_live", 200)},

@@ -97,6 +97,7 @@ URLS: dict[str, Row] = {
     "api:site_access": Row("view", api=True),  # PATCH: edit
     "api:site_access_window": Row("view", api=True),  # PATCH: edit
     "api:site_redeploy": Row("redeploy", get=None, post=202, api=True),
+    "api:invitations": Row("view", get=200, post=400, api=True),  # POST: invite
     "api:builds": Row("view", get=200, post=400, api=True),  # POST: upload_build
     "api:build": Row("view", api=True),
     "api:build_make_live": Row("make_live", get=None, post=200, api=True),
