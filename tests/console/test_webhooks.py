@@ -403,3 +403,21 @@ def test_an_admin_disables_enables_and_deletes_an_endpoint(ada, listening, djang
 def test_the_navigation_links_to_webhooks(vic):  # noqa: F811
     html = _signed_in(vic).get(reverse("sites:dashboard")).content.decode()
     assert f'href="{reverse("sites:webhooks")}"' in html
+
+
+def test_the_docs_way_of_checking_a_signature_by_hand_works():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (by_hand,) = [b for b in blocks if "def verify(" in b]
+    namespace = {}
+    exec(by_hand, namespace)  # noqa: S102 - our own documentation
+    secret = webhooks.secret_generate()
+    body = b'{"type":"build.live","data":{}}'
+    headers = webhook_delivery.signed_headers(secret=secret, message_id="msg_doc", body=body, at=timezone.now())
+    assert namespace["verify"](secret, body, headers)
+    assert not namespace["verify"](webhooks.secret_generate(), body, headers)
+    assert not namespace["verify"](secret, body + b" ", headers)
+    old = webhook_delivery.signed_headers(secret=secret, message_id="msg_doc", body=body, at=timezone.now() - timedelta(hours=1))
+    assert not namespace["verify"](secret, body, old)
