@@ -28,10 +28,8 @@ def webhook_new(request):
         return render(request, "sites/webhook_form.html", {"form": form}, status=400)
     endpoint, secret = webhook_services.endpoint_create(
         kind=form.cleaned_data["kind"], url=form.cleaned_data["url"], description=form.cleaned_data["description"],
-        events=form.cleaned_data["events"], actor=request.user,
+        events=form.cleaned_data["events"], enabled=form.cleaned_data["enabled"], actor=request.user,
     )
-    if not form.cleaned_data["enabled"]:
-        webhook_services.endpoint_enabled_set(endpoint=endpoint, enabled=False, actor=request.user)
     if not secret:
         messages.success(request, f"Slack endpoint {endpoint.url_display} added.")
         return redirect("sites:webhooks")

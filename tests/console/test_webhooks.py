@@ -421,3 +421,13 @@ def test_the_docs_way_of_checking_a_signature_by_hand_works():
     assert not namespace["verify"](secret, body + b" ", headers)
     old = webhook_delivery.signed_headers(secret=secret, message_id="msg_doc", body=body, at=timezone.now() - timedelta(hours=1))
     assert not namespace["verify"](secret, body, old)
+
+
+def test_loopback_deliveries_in_production_are_warned_of_at_start(settings):
+    from sites.checks import gatehouse_settings_check
+
+    settings.PRODUCTION = True
+    settings.GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK = True
+    assert "gatehouse.W020" in {m.id for m in gatehouse_settings_check(None)}
+    settings.GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK = False
+    assert "gatehouse.W020" not in {m.id for m in gatehouse_settings_check(None)}
