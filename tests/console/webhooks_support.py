@@ -16,8 +16,8 @@ SCRIPT = ROOT / "tests" / "fixtures" / "webhook_receiver.py"
 
 
 class Receiver:
-    def __init__(self, *, secret: str = "", fail_first: int = 0, redirect_to: str = ""):
-        env = dict(os.environ, WEBHOOK_SECRET=secret, RECEIVER_FAIL_FIRST=str(fail_first),
+    def __init__(self, *, secret: str = "", secret_file: str = "", fail_first: int = 0, redirect_to: str = ""):
+        env = dict(os.environ, WEBHOOK_SECRET=secret, WEBHOOK_SECRET_FILE=secret_file, RECEIVER_FAIL_FIRST=str(fail_first),
                    RECEIVER_REDIRECT_TO=redirect_to, RECEIVER_LIFETIME="300", PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen([sys.executable, str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         line = self.proc.stdout.readline()
