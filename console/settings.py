@@ -383,6 +383,8 @@ GATEHOUSE_WEBHOOK_TIMEOUT = env.float("GATEHOUSE_WEBHOOK_TIMEOUT", default=5.0)
 GATEHOUSE_WEBHOOK_MAX_ATTEMPTS = env.int("GATEHOUSE_WEBHOOK_MAX_ATTEMPTS", default=8)
 GATEHOUSE_WEBHOOK_RETRY_BACKOFF = env.int("GATEHOUSE_WEBHOOK_RETRY_BACKOFF", default=30)
 GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX = env.int("GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX", default=3600)
+# Finished deliveries (and their attempts) are kept this many days in the log.
+GATEHOUSE_WEBHOOK_LOG_DAYS = env.int("GATEHOUSE_WEBHOOK_LOG_DAYS", default=30)
 
 # A revision still pending this long is re-enqueued by the beat sweep; an
 # "uploading" claim older than the lease is taken to be from a dead worker.

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from . import aws
 from .context import CHAIN_HEADER, chain_adopt
 from .services import providers as provider_services
-from .services import edge_logs, invitations, provisioning, publishing, reminders, staged_uploads, visits, webhook_delivery
+from .services import edge_logs, invitations, provisioning, publishing, reminders, staged_uploads, visits, webhook_delivery, webhooks
 
 
 @signals.task_prerun.connect(dispatch_uid="gatehouse.chain_from_message")
@@ -241,3 +241,8 @@ def access_reminders_task() -> int:
 def webhook_deliver_task(self, delivery_id: int) -> str:
     """One attempt at a webhook delivery; a failed one is retried with backoff until the last."""
     return webhook_delivery.delivery_attempt(delivery_id=delivery_id, final=self.request.retries >= self.max_retries)
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def webhook_deliveries_purge_task() -> int:
+    return webhooks.webhook_deliveries_purge()

@@ -21,8 +21,9 @@ import base64
 import logging
 import secrets
 import uuid
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -85,6 +86,14 @@ def endpoint_delete(*, endpoint: WebhookEndpoint, actor) -> None:
         display = endpoint.url_display
         endpoint.delete()
         Activity.record(verb="webhook.delete", actor=actor, detail=display)
+
+
+def webhook_deliveries_purge(*, now=None) -> int:
+    """Delete finished deliveries older than GATEHOUSE_WEBHOOK_LOG_DAYS; how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.GATEHOUSE_WEBHOOK_LOG_DAYS)
+    finished = [WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.FAILED]
+    _, deleted = WebhookDelivery.objects.filter(status__in=finished, created_at__lt=cutoff).delete()
+    return deleted.get(WebhookDelivery._meta.label, 0)  # its attempts go with it, uncounted
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery, actor) -> bool:

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from sites.models import Activity, Deployment, Invitation, Visit, WebhookDelivery, WebhookEndpoint
+from sites.models import Activity, Deployment, Invitation, Visit, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sites.outbound import address_is_public
 from sites.services import webhook_delivery, webhooks
 from tests.console.pages_support import live_site, release  # noqa: F401
@@ -431,3 +431,17 @@ def test_loopback_deliveries_in_production_are_warned_of_at_start(settings):
     assert "gatehouse.W020" in {m.id for m in gatehouse_settings_check(None)}
     settings.GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK = False
     assert "gatehouse.W020" not in {m.id for m in gatehouse_settings_check(None)}
+
+
+def test_finished_deliveries_leave_the_log_after_its_days(settings):
+    settings.GATEHOUSE_WEBHOOK_LOG_DAYS = 30
+    endpoint, _ = endpoint_make(url="https://hooks.example.com/in")
+    rows = {
+        status: WebhookDelivery.objects.create(endpoint=endpoint, event_type="build.live", message_id=f"msg_{status}", status=status)
+        for status in ("succeeded", "failed", "retrying")
+    }
+    WebhookAttempt.objects.create(delivery=rows["failed"], number=1, response_code=500)
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(days=31))
+    fresh = WebhookDelivery.objects.create(endpoint=endpoint, event_type="build.live", message_id="msg_new", status="succeeded")
+    assert webhooks.webhook_deliveries_purge() == 2
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {rows["retrying"].pk, fresh.pk}
