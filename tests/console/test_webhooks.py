@@ -445,3 +445,11 @@ def test_finished_deliveries_leave_the_log_after_its_days(settings):
     fresh = WebhookDelivery.objects.create(endpoint=endpoint, event_type="build.live", message_id="msg_new", status="succeeded")
     assert webhooks.webhook_deliveries_purge() == 2
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {rows["retrying"].pk, fresh.pk}
+
+
+def test_the_activity_page_says_what_was_done_to_an_endpoint_without_its_secret_url(ada, sent_tasks):  # noqa: F811
+    client = _signed_in(ada)
+    client.post(reverse("sites:webhook_new"), {"kind": "slack", "url": "https://hooks.slack.com/services/T1/B2/sEcReTsEcReT",
+                                               "events": ["build.live"], "enabled": "on"})
+    html = client.get(reverse("sites:activity")).content.decode()
+    assert "ada added a webhook endpoint" in html and "sEcReTsEcReT" not in html
