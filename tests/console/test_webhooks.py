@@ -170,7 +170,6 @@ def test_plain_http_is_refused_unless_loopback_is_allowed(settings, receivers, d
 
 
 def test_a_redirect_is_never_followed(loopback, receivers, django_capture_on_commit_callbacks, tasks_run_in_place):  # noqa: F811
-    loopback.GATEHOUSE_WEBHOOK_MAX_ATTEMPTS = 1
     receiver = receivers(redirect_to="http://10.0.0.1/metadata")
     endpoint, _ = endpoint_make(url=receiver.url, kind="slack")
     from sites.tasks import webhook_deliver_task
