@@ -80,9 +80,6 @@ def _resolve(host: str, port: int, deadline: float) -> str:
     return addresses[0]
 
 
-_PinnedHTTPSConnection, _PinnedHTTPConnection = PinnedHTTPSConnection, PinnedHTTPConnection
-
-
 def _check_url(url: str) -> tuple[str, str, int, str]:
     try:
         parts = urlsplit(url)
@@ -117,9 +114,9 @@ def fetch_json(url: str) -> dict:
         ip = _resolve(host, port, deadline)
         remaining = max(deadline - time.monotonic(), 0.01)
         if scheme == "https":
-            conn = _PinnedHTTPSConnection(host, port, ip, timeout=remaining, context=ssl.create_default_context())
+            conn = PinnedHTTPSConnection(host, port, ip, timeout=remaining, context=ssl.create_default_context())
         else:
-            conn = _PinnedHTTPConnection(host, port, ip, timeout=remaining)
+            conn = PinnedHTTPConnection(host, port, ip, timeout=remaining)
         try:
             conn.request("GET", path, headers={"Accept": "application/json", "User-Agent": "gatehouse-console"})
             response = conn.getresponse()
