@@ -372,6 +372,20 @@ GATEHOUSE_PROVIDER_FETCH_TIMEOUT = env.float("GATEHOUSE_PROVIDER_FETCH_TIMEOUT",
 GATEHOUSE_PROVIDER_FETCH_MAX_BYTES = 512 * 1024
 GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS = env.int("GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS", default=3600)
 
+# Webhooks (sites/services/webhooks.py). Deliveries go to public addresses
+# only, through the same guard as provider discovery; loopback (a receiver on
+# this machine) only when this is set, in development and tests, never by
+# default. Each attempt has this many seconds in all; a failed one is retried
+# with a backoff doubling from the first wait up to the longest, this many
+# attempts in all (the first included).
+GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK = env.bool("GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK", default=False)
+GATEHOUSE_WEBHOOK_TIMEOUT = env.float("GATEHOUSE_WEBHOOK_TIMEOUT", default=5.0)
+GATEHOUSE_WEBHOOK_MAX_ATTEMPTS = env.int("GATEHOUSE_WEBHOOK_MAX_ATTEMPTS", default=8)
+GATEHOUSE_WEBHOOK_RETRY_BACKOFF = env.int("GATEHOUSE_WEBHOOK_RETRY_BACKOFF", default=30)
+GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX = env.int("GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX", default=3600)
+# Finished deliveries (and their attempts) are kept this many days in the log.
+GATEHOUSE_WEBHOOK_LOG_DAYS = env.int("GATEHOUSE_WEBHOOK_LOG_DAYS", default=30)
+
 # A revision still pending this long is re-enqueued by the beat sweep; an
 # "uploading" claim older than the lease is taken to be from a dead worker.
 GATEHOUSE_UPLOAD_SWEEP_SECONDS = env.int("GATEHOUSE_UPLOAD_SWEEP_SECONDS", default=60)

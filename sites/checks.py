@@ -57,6 +57,21 @@ def gatehouse_settings_check(app_configs, **kwargs):
                 id="gatehouse.W001",
             )
         )
+    if production and settings.GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK:
+        errors.append(
+            Warning(
+                "Webhook deliveries may reach loopback addresses (this machine's own services).",
+                hint="Unset GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK: it is for a receiver in development and tests.",
+                id="gatehouse.W020",
+            )
+        )
+    if settings.GATEHOUSE_WEBHOOK_MAX_ATTEMPTS < 1 or settings.GATEHOUSE_WEBHOOK_TIMEOUT <= 0:
+        errors.append(
+            Error(
+                "GATEHOUSE_WEBHOOK_MAX_ATTEMPTS must be at least 1 and GATEHOUSE_WEBHOOK_TIMEOUT above 0.",
+                id="gatehouse.E020",
+            )
+        )
     errors += _broker_problems(production)
     if production and "*" in settings.ALLOWED_HOSTS:
         errors.append(

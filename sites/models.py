@@ -832,6 +832,9 @@ class Invitation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     message_id = models.CharField(max_length=128, blank=True)
+    # The invitee's first sign-in or session seen in the visits: the claim
+    # that sends the "first visit" webhook event once.
+    first_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["email"]
@@ -847,6 +850,9 @@ class AccessReminder(models.Model):
     site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="access_reminders")
     not_after = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the "access ending soon" webhook event: once per end date,
+    # whether or not the e-mail went (a failed e-mail is tried again).
+    event_emitted_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
 
@@ -929,3 +935,119 @@ class ApiToken(models.Model):
         if self.revoked_at:
             return "revoked"
         return "expired" if self.expires_at <= timezone.now() else "active"
+
+
+class WebhookEndpoint(models.Model):
+    """Where the console sends its events: a Standard Webhooks receiver, or a Slack incoming webhook.
+
+    The URL is kept encrypted: a Slack incoming-webhook URL is itself the
+    secret, and receivers often put a token in theirs. A standard endpoint's
+    signing secret (whsec_<base64>) is encrypted too, since signing needs it
+    back; it is shown once, when the endpoint is made.
+    """
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard Webhooks (signed JSON)"
+        SLACK = "slack", "Slack incoming webhook"
+
+    class Event(models.TextChoices):
+        DEPLOYMENT_STARTED = "deployment.started", "Deployment started"
+        DEPLOYMENT_SUCCEEDED = "deployment.succeeded", "Deployment succeeded"
+        DEPLOYMENT_FAILED = "deployment.failed", "Deployment failed"
+        BUILD_LIVE = "build.live", "Build live"
+        ACCESS_ENDING = "access.ending_soon", "Access ending soon"
+        INVITEE_FIRST_VISIT = "invitee.first_visit", "First visit by an invitee"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STANDARD)
+    url_encrypted = models.TextField(editable=False)
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=_list)
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.url_display}"
+
+    @property
+    def url(self) -> str:
+        return secret_decrypt(self.url_encrypted) if self.url_encrypted else ""
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.url_encrypted = secret_encrypt(value)
+
+    @property
+    def url_display(self) -> str:
+        """A standard endpoint's URL without its query; a Slack URL masked, its secret path hidden."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        if self.kind == self.Kind.SLACK:
+            return f"{parts.scheme}://{parts.netloc}/…{parts.path[-4:]}" if len(parts.path) > 12 else f"{parts.scheme}://{parts.netloc}/…"
+        return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+    @property
+    def secret(self) -> str:
+        return secret_decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = secret_encrypt(value) if value else ""
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and event_type in (self.events or [])
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint; its attempts are WebhookAttempt rows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        RETRYING = "retrying"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The Standard Webhooks message id (webhook-id): the same on every attempt
+    # and redelivery, so a receiver can drop a message it already handled.
+    message_id = models.CharField(max_length=40, unique=True, editable=False)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField(default=_dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a worker takes it up; a claim older than the lease is a dead worker's.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.event_type} to endpoint {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One request of a delivery, and what the receiver answered."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self):
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.response_code or self.error}"

@@ -187,6 +187,12 @@ SENTENCES = {
     "session_key.rotate": ("{who} rotated the session key of {site}", False),
     "session_key.revoke": ("{who} signed everyone out of {site}", False),
     "site.teardown": ("{who} started deleting {site}", True),
+    "webhook.create": ("{who} added a webhook endpoint", True),
+    "webhook.update": ("{who} changed a webhook endpoint", True),
+    "webhook.disable": ("{who} disabled a webhook endpoint", True),
+    "webhook.enable": ("{who} enabled a webhook endpoint", True),
+    "webhook.delete": ("{who} deleted a webhook endpoint", True),
+    "webhook.redeliver": ("{who} redelivered a webhook event", True),
 }
 
 

@@ -305,3 +305,22 @@ def site_blob_hashes(site: ProtectedSite, hashes) -> set[str]:
     from .models import SiteBlob
 
     return set(SiteBlob.objects.filter(site=site, sha256__in=list(hashes)).values_list("sha256", flat=True))
+
+
+def webhook_endpoints():
+    """The webhooks page: every endpoint with its delivery counts; one query."""
+    from .models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.annotate(
+        delivered=Count("deliveries", filter=Q(deliveries__status="succeeded")),
+        failed=Count("deliveries", filter=Q(deliveries__status="failed")),
+        last_delivery_at=Max("deliveries__created_at"),
+    ).order_by("-created_at", "-pk")
+
+
+WEBHOOK_DELIVERIES_SHOWN = 100
+
+
+def webhook_deliveries_for(endpoint):
+    """An endpoint's newest deliveries with their attempts; two queries."""
+    return list(endpoint.deliveries.prefetch_related("attempt_rows").order_by("-created_at", "-pk")[:WEBHOOK_DELIVERIES_SHOWN])

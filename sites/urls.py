@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import history, lists, onboard, people, releases, site, tokens
+from .views import history, lists, onboard, people, releases, site, tokens, webhooks
 
 app_name = "sites"
 
@@ -35,6 +35,14 @@ urlpatterns = [
     ),
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/revoke/", tokens.token_revoke_view, name="token_revoke"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/new/", webhooks.webhook_new, name="webhook_new"),
+    path("webhooks/<int:endpoint_id>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<int:endpoint_id>/edit/", webhooks.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:endpoint_id>/disable/", webhooks.webhook_disable, name="webhook_disable"),
+    path("webhooks/<int:endpoint_id>/enable/", webhooks.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path("webhooks/deliveries/<int:delivery_id>/redeliver/", webhooks.webhook_redeliver, name="webhook_redeliver"),
     path("releases/", releases.releases, name="releases"),
     path("releases/publish/", releases.release_publish, name="release_publish"),
     path("releases/<int:pk>/", releases.release_detail, name="release"),

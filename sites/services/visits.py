@@ -20,7 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from .. import aws
-from ..models import ProtectedSite, Visit, VisitCursor
+from ..models import Invitation, ProtectedSite, Visit, VisitCursor
+from . import webhooks
 from .edge_logs import edge_function_names
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,32 @@ def _insert_new(rows: list[Visit]) -> int:
     fresh = list({row.event_key: row for row in rows if row.event_key not in known}.values())
     # ignore_conflicts: a collector running at the same time added some first.
     Visit.objects.bulk_create(fresh, ignore_conflicts=True)
+    _first_visits_claim(fresh)
     return len(fresh)
+
+
+def _first_visits_claim(rows: list[Visit]) -> None:
+    """Invitees seen for the first time: their invitation's first visit is claimed, and the event sent once."""
+    firsts: dict[tuple[int, str], Visit] = {}
+    for row in rows:
+        if row.email and row.kind in (Visit.Kind.SIGNED_IN, Visit.Kind.SESSION_START):
+            key = (row.site_id, row.email)
+            if key not in firsts or row.occurred_at < firsts[key].occurred_at:
+                firsts[key] = row
+    if not firsts:
+        return
+    waiting = Invitation.objects.filter(
+        site_id__in={site_id for site_id, _ in firsts}, email__in={email for _, email in firsts}, first_visit_at=None
+    ).select_related("site")
+    for invitation in waiting:
+        visit = firsts.get((invitation.site_id, invitation.email))
+        if visit is None:
+            continue
+        # The claim: of two collectors reading the same line, one sends.
+        if Invitation.objects.filter(pk=invitation.pk, first_visit_at=None).update(first_visit_at=visit.occurred_at):
+            webhooks.invitee_first_visit_emit(
+                site=invitation.site, email=invitation.email, occurred_at=visit.occurred_at, kind=visit.kind
+            )
 
 
 def visits_purge(*, now=None) -> int:

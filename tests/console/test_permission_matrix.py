@@ -30,7 +30,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from sites.models import Activity, Build, ConfigRevision, Invitation
+from sites.models import Activity, Build, ConfigRevision, Invitation, WebhookDelivery, WebhookEndpoint
 from sites.roles import ACTIONS, ROLES
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release  # noqa: F401
 from tests.console.roles_support import ada, nora, olga, vic  # noqa: F401
@@ -68,6 +68,9 @@ URLS: dict[str, Row] = {
     "sites:release": Row("view"),
     "sites:release_progress": Row("view"),
     "sites:visits_csv": Row("view"),
+    # Webhooks: every role reads the endpoints and their delivery logs; an Admin changes them.
+    "sites:webhooks": Row("view", post=None),
+    "sites:webhook": Row("view", post=None),
     # Operator.
     "sites:onboard": Row("onboard", get=200, post=200),  # an empty POST is an unbound form
     "sites:provider_check": Row("check_provider", get=None, post=200),
@@ -89,6 +92,12 @@ URLS: dict[str, Row] = {
     "sites:delete": Row("delete", get=200, post=200),
     "sites:release_publish": Row("manage_releases", get=None, post=302),
     "sites:release_rollout": Row("rollout", get=None, post=302),
+    "sites:webhook_new": Row("manage_webhooks", get=200, post=400),  # an empty POST: the form's errors
+    "sites:webhook_edit": Row("manage_webhooks", get=200, post=400),
+    "sites:webhook_disable": Row("manage_webhooks", get=None, post=302),
+    "sites:webhook_enable": Row("manage_webhooks", get=None, post=302),
+    "sites:webhook_delete": Row("manage_webhooks", get=None, post=302),
+    "sites:webhook_redeliver": Row("manage_webhooks", get=None, post=302),
     # The API: token authentication, JSON errors; tests/api/test_api_permissions.py walks these rows
     # with a token of each persona and scope. get/post: what an allowed GET or empty POST answers.
     "api:schema": Row(None, get=200, api=True),
@@ -183,7 +192,16 @@ def world(live_site, release, django_user_model):
 
     build = Build.objects.create(site=live_site, created_by=None, status=Build.Status.READY, prefix="builds/1")
     invitation = Invitation.objects.create(site=live_site, email="ann@client.example", status=Invitation.Status.SENT)
+    # Deleted by the Admin's POST of its row: each test has its own world.
+    endpoint = WebhookEndpoint(events=["build.live"])
+    endpoint.url = "https://hooks.client.example/gatehouse"
+    endpoint.save()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="build.live", message_id="msg_matrix", status=WebhookDelivery.Status.FAILED
+    )
     return {
+        "endpoint_id": endpoint.pk,
+        "delivery_id": delivery.pk,
         "invitation_id": invitation.pk,
         "slug": live_site.slug,
         "build_id": build.pk,
