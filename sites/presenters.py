@@ -187,6 +187,8 @@ SENTENCES = {
     "session_key.rotate": ("{who} rotated the session key of {site}", False),
     "session_key.revoke": ("{who} signed everyone out of {site}", False),
     "site.teardown": ("{who} started deleting {site}", True),
+    "share_link.create": ("{who} made a share link to {site}", True),
+    "share_link.revoke": ("{who} revoked a share link to {site}", True),
 }
 
 

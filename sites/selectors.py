@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Sub
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite, ShareLink
 from .rendering import SECRET_MARKER
 
 # Access that ends within this is flagged on the dashboard.
@@ -305,3 +305,8 @@ def site_blob_hashes(site: ProtectedSite, hashes) -> set[str]:
     from .models import SiteBlob
 
     return set(SiteBlob.objects.filter(site=site, sha256__in=list(hashes)).values_list("sha256", flat=True))
+
+
+def share_links_for(site: ProtectedSite):
+    """The site's share links, newest first, with who made them (one query)."""
+    return list(ShareLink.objects.filter(site=site).select_related("created_by").order_by("-created_at", "-pk"))

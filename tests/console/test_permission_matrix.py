@@ -23,14 +23,16 @@ rows whose URL name is not in the URLconf are skipped only under `api`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from sites.models import Activity, Build, ConfigRevision, Invitation
+from sites.models import Activity, Build, ConfigRevision, Invitation, ShareLink
 from sites.roles import ACTIONS, ROLES
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release  # noqa: F401
 from tests.console.roles_support import ada, nora, olga, vic  # noqa: F401
@@ -81,6 +83,8 @@ URLS: dict[str, Row] = {
     "sites:invitations_add": Row("invite", get=None, post=400),  # an empty POST: the form's errors
     "sites:invitation_resend": Row("invite", get=None, post=302),
     "sites:invitation_remove": Row("invite", get=None, post=302),
+    "sites:share_link_add": Row("share_link", get=None, post=400),  # an empty POST: the form's errors
+    "sites:share_link_revoke": Row("share_link", get=None, post=302),
     # Admin.
     "sites:sign_everyone_out": Row("sign_everyone_out", get=None, post=302),
     "sites:disable": Row("disable", get=None, post=302),
@@ -97,6 +101,8 @@ URLS: dict[str, Row] = {
     "api:site_access": Row("view", api=True),  # PATCH: edit
     "api:site_access_window": Row("view", api=True),  # PATCH: edit
     "api:site_redeploy": Row("redeploy", get=None, post=202, api=True),
+    "api:share_links": Row("view", get=200, post=400, api=True),  # POST: share_link
+    "api:share_link_revoke": Row("share_link", get=None, post=200, api=True),
     "api:builds": Row("view", get=200, post=400, api=True),  # POST: upload_build
     "api:build": Row("view", api=True),
     "api:build_make_live": Row("make_live", get=None, post=200, api=True),
@@ -182,8 +188,13 @@ def world(live_site, release, django_user_model):
 
     build = Build.objects.create(site=live_site, created_by=None, status=Build.Status.READY, prefix="builds/1")
     invitation = Invitation.objects.create(site=live_site, email="ann@client.example", status=Invitation.Status.SENT)
+    link = ShareLink.objects.create(
+        site=live_site, label="board meeting", public_id="bm12DecAb3_-", secret_sha256="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
         "invitation_id": invitation.pk,
+        "link_id": link.pk,
         "slug": live_site.slug,
         "build_id": build.pk,
         "number": live_site.revisions.first().number,
