@@ -253,6 +253,8 @@ def _handle(event, context):
                 value = assertion.for_request(cfg, token, claims, now)
                 request["headers"][ASSERTION_HEADER] = [{"key": "X-Gatehouse-Assertion", "value": value}]
             return request
+        if claims.get("via") == "share_link":
+            return _link_gone(cfg, claims.get("link"), host, "unknown or revoked", [responses.expired_cookie(SESSION_COOKIE)])
         return _refused(cfg, claims, host=host)
     if not _is_navigation(request):
         return responses.json_response(cfg, 401, {"error": "sign_in_required"})
@@ -637,19 +639,7 @@ def _share_link(cfg, request, host, path):
         return _outside_window(cfg, now, host, ())
     link_id, expires, refusal = sharelinks.check(cfg, path, now)
     if refusal is not None:
-        log("share_link_refused", site=cfg.site_id, link=link_id, reason=refusal)
-        visit_log("refused", cfg, host=host, method=sharelinks.VIA, link=link_id, why=[f"share link {refusal}"])
-        if refusal == sharelinks.MALFORMED:
-            return _no_referrer(responses.page(cfg, 400, "This link is not valid", ["Please check that the whole link was copied."]))
-        # 401, as sign-in failures: a distribution's custom error pages cannot replace it.
-        return _no_referrer(
-            responses.page(
-                cfg,
-                SIGN_IN_FAILED,
-                "This link no longer works",
-                ["It has expired or was withdrawn. Please ask the people who shared it with you for a new one."],
-            )
-        )
+        return _link_gone(cfg, link_id, host, refusal)
     session = sharelinks.session_claims(cfg, link_id, expires, now)
     if cfg.assertion is not None:
         from . import assertion
@@ -662,6 +652,27 @@ def _share_link(cfg, request, host, path):
         responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path),
     ]
     return _no_referrer(responses.redirect(cfg, "/", cookies=cookies))
+
+
+def _link_gone(cfg, link_id, host, refusal, cookies=()):
+    """The small page for a link (or a link's session) that does not admit:
+    malformed, unknown, revoked, tampered with or expired."""
+    from . import sharelinks
+
+    log("share_link_refused", site=cfg.site_id, link=link_id, reason=refusal)
+    visit_log("refused", cfg, host=host, method=sharelinks.VIA, link=link_id, why=[f"share link {refusal}"])
+    if refusal == sharelinks.MALFORMED:
+        page = responses.page(cfg, 400, "This link is not valid", ["Please check that the whole link was copied."])
+    else:
+        # 401, as sign-in failures: a distribution's custom error pages cannot replace it.
+        page = responses.page(
+            cfg,
+            SIGN_IN_FAILED,
+            "This link no longer works",
+            ["It has expired or was withdrawn. Please ask the people who shared it with you for a new one."],
+            cookies=cookies,
+        )
+    return _no_referrer(page)
 
 
 def _no_referrer(response):

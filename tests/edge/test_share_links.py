@@ -215,7 +215,9 @@ def test_revoking_the_link_ends_its_sessions(monkeypatch):
     cookie, _ = session_cookie(use(monkeypatch, link_doc(), link_path()))
     # The next config lists the other link only: the session is refused.
     response = use(monkeypatch, link_doc([link_entry(OTHER_ID, OTHER_SECRET)]), "/", cookies=[cookie])
-    assert response["status"] == "403"
+    assert response["status"] == "401" and "no longer works" in response["body"]
+    # The dead session cookie is cleared.
+    assert any(c["value"].startswith(handler.SESSION_COOKIE + "=;") for c in response["headers"]["set-cookie"])
 
 
 def test_sign_everyone_out_ends_a_link_session(monkeypatch):
