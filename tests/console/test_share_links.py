@@ -241,3 +241,18 @@ def test_a_read_only_token_lists_but_cannot_make_links(site, olga, api_as):  # n
     response = api.post(url, {"label": "x", "expires_on": day}, format="json")
     assert response.status_code == 403 and error_of(response)[0] == "scope_forbidden"
     assert not ShareLink.objects.exists()
+
+
+def test_the_who_viewed_card_names_a_link_by_its_label_and_says_why_a_link_was_refused(site, olga, client):  # noqa: F811
+    from sites.models import Visit
+
+    link, _url = share_link_create(site=site, label="q3 review", expires_at=timezone.now() + timedelta(days=3), actor=olga)
+    now = timezone.now()
+    Visit.objects.create(site=site, kind="signed_in", occurred_at=now, method="share_link",
+                         subject=f"share-link:{link.public_id}", event_key="k1")
+    Visit.objects.create(site=site, kind="refused", occurred_at=now, method="share_link",
+                         reasons=["share link unknown or revoked"], event_key="k2")
+    client.force_login(olga)
+    page = client.get(reverse("sites:site", args=[site.slug])).content.decode()
+    assert "share link “q3 review”" in page
+    assert "The share link was revoked (or never existed)." in page
