@@ -256,3 +256,27 @@ def test_the_who_viewed_card_names_a_link_by_its_label_and_says_why_a_link_was_r
     page = client.get(reverse("sites:site", args=[site.slug])).content.decode()
     assert "share link “q3 review”" in page
     assert "The share link was revoked (or never existed)." in page
+
+
+def test_the_activity_page_says_who_made_and_revoked_a_link(site, olga, client):  # noqa: F811
+    from sites.services.share_links import share_link_revoke
+
+    link, _url = share_link_create(site=site, label="q3 review", expires_at=timezone.now() + timedelta(days=3), actor=olga)
+    share_link_revoke(link=link, actor=olga)
+    client.force_login(olga)
+    page = client.get(reverse("sites:activity")).content.decode()
+    assert "olga made a share link to" in page and "olga revoked a share link to" in page
+    assert "q3 review" in page
+
+
+@pytest.mark.parametrize("setting, value, check_id", [
+    ("GATEHOUSE_SHARE_LINKS_MAX_ACTIVE", 101, "gatehouse.E030"),
+    ("GATEHOUSE_SHARE_LINKS_MAX_ACTIVE", 0, "gatehouse.E030"),
+    ("GATEHOUSE_SHARE_LINK_MAX_DAYS", 0, "gatehouse.E031"),
+])
+def test_share_link_settings_out_of_range_fail_at_start_up(settings, setting, value, check_id):
+    from sites.checks import gatehouse_settings_check
+
+    assert check_id not in [e.id for e in gatehouse_settings_check(None)]
+    setattr(settings, setting, value)
+    assert check_id in [e.id for e in gatehouse_settings_check(None)]
