@@ -459,6 +459,12 @@ GATEHOUSE_VISITS_RETENTION_DAYS = env.int("GATEHOUSE_VISITS_RETENTION_DAYS", def
 # date): the site's creator and these addresses.
 GATEHOUSE_ACCESS_REMINDER_DAYS = env.int("GATEHOUSE_ACCESS_REMINDER_DAYS", default=3)
 GATEHOUSE_ACCESS_REMINDER_TO = env.list("GATEHOUSE_ACCESS_REMINDER_TO", default=[])
+# Share links (docs/share-links.md): the longest expiry staff may give a link,
+# and how many unrevoked, unexpired links a site may have at once (each is a
+# line of its published config; the edge reads at most
+# edge_runtime.config.MAX_SHARE_LINKS).
+GATEHOUSE_SHARE_LINK_MAX_DAYS = env.int("GATEHOUSE_SHARE_LINK_MAX_DAYS", default=90)
+GATEHOUSE_SHARE_LINKS_MAX_ACTIVE = env.int("GATEHOUSE_SHARE_LINKS_MAX_ACTIVE", default=20)
 
 # Manifest deploys (sites/api/, docs/api.md): a file up to this size is sent
 # through the API; a larger one by a presigned PUT straight to S3, so its

@@ -73,6 +73,7 @@ def gatehouse_settings_check(app_configs, **kwargs):
             )
         )
     errors += _broker_problems(production)
+    errors += _share_link_problems()
     if production and "*" in settings.ALLOWED_HOSTS:
         errors.append(
             Error(
@@ -130,3 +131,19 @@ def _broker_problems(production):
             )
         ]
     return []
+
+
+def _share_link_problems():
+    from edge_runtime.config import MAX_SHARE_LINKS
+
+    errors = []
+    if not 1 <= settings.GATEHOUSE_SHARE_LINKS_MAX_ACTIVE <= MAX_SHARE_LINKS:
+        errors.append(
+            Error(
+                f"GATEHOUSE_SHARE_LINKS_MAX_ACTIVE must be from 1 to {MAX_SHARE_LINKS} (the edge reads no more).",
+                id="gatehouse.E030",
+            )
+        )
+    if settings.GATEHOUSE_SHARE_LINK_MAX_DAYS < 1:
+        errors.append(Error("GATEHOUSE_SHARE_LINK_MAX_DAYS must be at least 1.", id="gatehouse.E031"))
+    return errors

@@ -1051,3 +1051,40 @@ class WebhookAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.number} of delivery {self.delivery_id}: {self.response_code or self.error}"
+
+
+class ShareLink(models.Model):
+    """A bearer link to a site: `/_gatehouse/link/<public_id>.<secret>`.
+
+    Only the secret's SHA-256 is kept (256 random bits: a fast hash is enough,
+    there is nothing to guess); it is also what the published config carries
+    for the edge. The whole link is shown once, when it is made.
+    """
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="share_links")
+    label = models.CharField(max_length=100)
+    public_id = models.CharField(max_length=12, unique=True, editable=False)
+    secret_sha256 = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["site", "revoked_at", "expires_at"])]
+
+    def __str__(self):
+        return f"share link '{self.label}' to {self.site_id}"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "active"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == "active"

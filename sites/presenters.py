@@ -193,6 +193,8 @@ SENTENCES = {
     "webhook.enable": ("{who} enabled a webhook endpoint", True),
     "webhook.delete": ("{who} deleted a webhook endpoint", True),
     "webhook.redeliver": ("{who} redelivered a webhook event", True),
+    "share_link.create": ("{who} made a share link to {site}", True),
+    "share_link.revoke": ("{who} revoked a share link to {site}", True),
 }
 
 

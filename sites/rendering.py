@@ -6,17 +6,19 @@ secret is `{"$secret": "sha256:<hmac>"}`; what it uploads is the redacted form
 with the secrets put back, checked against the fingerprints.
 """
 
+import base64
 import hashlib
 import json
 from datetime import UTC
 
 from django.conf import settings
+from django.utils import timezone
 
 from edge_runtime import config as edge_config
 
 from . import presets
 from .crypto import secret_fingerprint, secret_fingerprints
-from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite
+from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite, ShareLink
 
 SECRET_MARKER = "$secret"
 
@@ -50,10 +52,28 @@ def site_config_render(site: ProtectedSite) -> dict:
     keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
     doc = config_document(
         site, provider=site.provider, keys=[(key.kid, key.secret) for key in keys], build=site.live_build,
-        hosts=site.config_hosts,
+        hosts=site.config_hosts, share_links=active_share_links(site),
     )
     edge_config.validate(doc, schema_version=site.schema_version)
     return doc
+
+
+def active_share_links(site: ProtectedSite) -> list[ShareLink]:
+    """The links the edge should accept now: not revoked, not expired (one query)."""
+    if not site.pk:
+        return []
+    return list(
+        ShareLink.objects.filter(site=site, revoked_at=None, expires_at__gt=timezone.now())
+        .only("public_id", "secret_sha256", "expires_at")
+        .order_by("expires_at", "public_id")
+    )
+
+
+def share_link_entry(link: ShareLink) -> dict:
+    """A link as the config lists it: its public id, the SHA-256 of its secret
+    (what the console stores too; never the secret) and its expiry."""
+    verifier = base64.urlsafe_b64encode(bytes.fromhex(link.secret_sha256)).rstrip(b"=").decode("ascii")
+    return {"id": link.public_id, "verifier": verifier, "expires_at": _timestamp(link.expires_at)}
 
 
 # What a site only has once it is saved (its first session key) or
@@ -79,16 +99,18 @@ def candidate_config_render(site: ProtectedSite, *, provider) -> dict:
         hosts = [*hosts, _STAND_IN_DISTRIBUTION_DOMAIN]
     doc = config_document(
         site, provider=provider, keys=[(key.kid, key.secret) for key in keys] or [_STAND_IN_KEY],
-        build=site.live_build if site.live_build_id else None, hosts=hosts,
+        build=site.live_build if site.live_build_id else None, hosts=hosts, share_links=active_share_links(site),
     )
     edge_config.validate(doc, schema_version=site.schema_version)
     return doc
 
 
-def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]], build, hosts: list[str]) -> dict:
+def config_document(
+    site: ProtectedSite, *, provider, keys: list[tuple[str, str]], build, hosts: list[str], share_links=(),
+) -> dict:
     """The config document for `site` with these related rows, not yet
-    validated; `keys` are (kid, secret), newest first. Reads only what it is
-    given and the site's own fields."""
+    validated; `keys` are (kid, secret), newest first; `share_links` the
+    active ShareLink rows. Reads only what it is given and the site's own fields."""
     method = provider.token_endpoint_auth_method if provider is not None else None
     doc = {
         "schema_version": site.schema_version,
@@ -166,6 +188,8 @@ def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]
         doc["provider"]["authorization_response_iss_parameter_supported"] = True
     if site.sessions_revoked_at:
         doc["session"]["revoked_at"] = _timestamp(site.sessions_revoked_at)
+    if share_links:
+        doc["share_links"] = [share_link_entry(link) for link in share_links]
     # A site on an older edge release gets the fields that release reads.
     return edge_config.for_schema(doc, site.schema_version)
 

@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Sub
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite, ShareLink
 from .rendering import SECRET_MARKER
 
 # Access that ends within this is flagged on the dashboard.
@@ -249,7 +249,21 @@ def visitors_for(site: ProtectedSite) -> list[Visitor]:
     methods = {}
     for email, subject, method in seen.exclude(method="").values_list("email", "subject", "method").distinct():
         methods.setdefault((email, subject), []).append(method)
-    return [Visitor(**row, methods=sorted(methods.get((row["email"], row["subject"]), []))) for row in rows]
+    visitors = [Visitor(**row, methods=sorted(methods.get((row["email"], row["subject"]), []))) for row in rows]
+    _name_share_links(site, visitors)
+    return visitors
+
+
+def _name_share_links(site: ProtectedSite, visitors) -> None:
+    """A share link's sessions (subject "share-link:<id>") named by the link's label (one query, only if any)."""
+    prefix = "share-link:"
+    if not any(v.subject.startswith(prefix) and not v.email for v in visitors):
+        return
+    labels = dict(ShareLink.objects.filter(site=site).values_list("public_id", "label"))
+    for visitor in visitors:
+        label = labels.get(visitor.subject.removeprefix(prefix)) if visitor.subject.startswith(prefix) else None
+        if label is not None and not visitor.email:
+            visitor.subject = f"share link “{label}”"
 
 
 def refusals_for(site: ProtectedSite, limit: int = REFUSALS_SHOWN):
@@ -324,3 +338,8 @@ WEBHOOK_DELIVERIES_SHOWN = 100
 def webhook_deliveries_for(endpoint):
     """An endpoint's newest deliveries with their attempts; two queries."""
     return list(endpoint.deliveries.prefetch_related("attempt_rows").order_by("-created_at", "-pk")[:WEBHOOK_DELIVERIES_SHOWN])
+
+
+def share_links_for(site: ProtectedSite):
+    """The site's share links, newest first, with who made them (one query)."""
+    return list(ShareLink.objects.filter(site=site).select_related("created_by").order_by("-created_at", "-pk"))

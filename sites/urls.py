@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import history, lists, onboard, people, releases, site, tokens, webhooks
+from .views import history, lists, onboard, people, releases, share_links, site, tokens, webhooks
 
 app_name = "sites"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("sites/<slug:slug>/invitations/", people.invitations_add, name="invitations_add"),
     path("sites/<slug:slug>/invitations/<int:invitation_id>/resend/", people.invitation_resend, name="invitation_resend"),
     path("sites/<slug:slug>/invitations/<int:invitation_id>/remove/", people.invitation_remove, name="invitation_remove"),
+    path("sites/<slug:slug>/share-links/", share_links.share_link_add, name="share_link_add"),
+    path("sites/<slug:slug>/share-links/<int:link_id>/revoke/", share_links.share_link_revoke_view, name="share_link_revoke"),
     path("sites/<slug:slug>/history/", history.site_history, name="history"),
     path("sites/<slug:slug>/history/<int:number>/restore/", history.revision_restore_view, name="revision_restore"),
     path(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..forms.people import MAX_ADDRESSES
-from ..models import Build, Deployment, DeploymentStep, EdgeRelease, Invitation, ProtectedSite
+from ..models import Build, Deployment, DeploymentStep, EdgeRelease, Invitation, ProtectedSite, ShareLink
 
 
 class BuildRef(serializers.Serializer):
@@ -196,3 +196,26 @@ class InviteSerializer(serializers.Serializer):
 
 class InviteAnswer(serializers.Serializer):
     invitations = InvitationSerializer(many=True)
+
+
+class ShareLinkSerializer(serializers.ModelSerializer):
+    """A share link as listed: never its secret (Gatehouse keeps only a hash of it)."""
+
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    state = serializers.CharField()
+
+    class Meta:
+        model = ShareLink
+        fields = ["id", "label", "state", "expires_at", "last_used_at", "created_by", "created_at", "revoked_at"]
+
+
+class ShareLinkCreateSerializer(serializers.Serializer):
+    """The site page's "Make a share link" fields; the page's form validates them."""
+
+    label = serializers.CharField(max_length=100, help_text="Who or what the link is for, e.g. 'board meeting, 12 Dec'.")
+    expires_on = serializers.DateField(help_text="The link works until the end of this day, UTC.")
+
+
+class ShareLinkCreated(serializers.Serializer):
+    share_link = ShareLinkSerializer()
+    url = serializers.CharField(help_text="The whole link: answered only this once.")

@@ -22,9 +22,10 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..context import change_context, token_set
-from ..forms import BuildUploadForm, InviteForm, OnboardForm, SiteEditForm
-from ..models import Build, Deployment, EdgeRelease, Invitation
+from ..forms import BuildUploadForm, InviteForm, OnboardForm, ShareLinkForm, SiteEditForm
+from ..models import Build, Deployment, EdgeRelease, Invitation, ShareLink
 from ..services import invitations, provisioning, site_actions
+from ..services.share_links import share_link_create, share_link_revoke
 from ..services.sites import site_onboard
 from ..views.base import site_or_404
 from . import serializers as s
@@ -247,6 +248,49 @@ class InvitationList(ApiView):
             raise ApiError(" ".join(exc.messages), code="validation_failed", fields=getattr(exc, "message_dict", None)) from exc
         rows = Invitation.objects.filter(pk__in=[i.pk for i in added]).select_related("invited_by")
         return Response({"invitations": s.InvitationSerializer(rows, many=True).data}, status=status.HTTP_201_CREATED)
+
+
+# --- share links -------------------------------------------------------------------------------
+
+
+class ShareLinkList(ApiView):
+    actions = {"GET": "view", "POST": "share_link"}
+
+    @extend_schema(operation_id="share_links_list", responses={200: s.ShareLinkSerializer(many=True), **ERRORS})
+    def get(self, request, slug):
+        return Response(s.ShareLinkSerializer(selectors.share_links_for(site_or_404(slug, related=())), many=True).data)
+
+    @extend_schema(
+        operation_id="share_links_create", request=s.ShareLinkCreateSerializer,
+        responses={201: s.ShareLinkCreated, **ERRORS},
+        description="Make a share link. The answer holds the whole link, once: Gatehouse keeps only a hash of its secret.",
+    )
+    def post(self, request, slug):
+        site = site_or_404(slug)
+        form = ShareLinkForm(form_data(dict(self.input(s.ShareLinkCreateSerializer))))
+        if not form.is_valid():
+            raise form_refused(form)
+        try:
+            link, url = share_link_create(
+                site=site, label=form.cleaned_data["label"], expires_at=form.cleaned_data["expires_on"], actor=request.user
+            )
+        except DjangoValidationError as exc:
+            raise ApiError(" ".join(exc.messages), code="validation_failed", fields=getattr(exc, "message_dict", None)) from exc
+        link = ShareLink.objects.select_related("created_by").get(pk=link.pk)
+        response = Response({"share_link": s.ShareLinkSerializer(link).data, "url": url}, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ShareLinkRevoke(ApiView):
+    actions = {"POST": "share_link"}
+
+    @extend_schema(operation_id="share_links_revoke", request=None, responses={200: s.ShareLinkSerializer, **ERRORS})
+    def post(self, request, slug, link_id):
+        site = site_or_404(slug, related=())
+        link = get_object_or_404(ShareLink.objects.select_related("created_by", "site"), pk=link_id, site=site)
+        share_link_revoke(link=link, actor=request.user)  # revoking a revoked link: the outcome stands
+        return Response(s.ShareLinkSerializer(link).data)
 
 
 # --- builds -------------------------------------------------------------------------------------

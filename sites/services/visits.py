@@ -23,6 +23,7 @@ from .. import aws
 from ..models import Invitation, ProtectedSite, Visit, VisitCursor
 from . import webhooks
 from .edge_logs import edge_function_names
+from .share_links import share_links_mark_used
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def visit_from_event(event: dict, *, region: str, group: str, site_ids: dict[str
         return None  # a deleted site, or another console's
     reasons = line.get("why") if isinstance(line.get("why"), list) else []
     occurred = datetime.fromtimestamp(event["timestamp"] / 1000, tz=dt_timezone.utc)
-    return Visit(
+    visit = Visit(
         site_id=site_id,
         kind=line["gatehouse"],
         occurred_at=occurred,
@@ -77,6 +78,10 @@ def visit_from_event(event: dict, *, region: str, group: str, site_ids: dict[str
             region=region, group=group, stream=event["stream"], event_id=event["event_id"], timestamp=event["timestamp"]
         ),
     )
+    # A share link's use (its public id, never its secret): the link's last use.
+    used = line["gatehouse"] == Visit.Kind.SIGNED_IN and line.get("method") == "share_link"
+    visit.share_link_id = _text(line.get("link"), 12) if used else ""
+    return visit
 
 
 def visits_collect(*, now_ms: int | None = None) -> Collected:
@@ -111,12 +116,23 @@ def visits_collect(*, now_ms: int | None = None) -> Collected:
                 failed.append(region)
                 continue
             added += _insert_new(rows)
+            _share_link_uses(rows)
             VisitCursor.objects.filter(pk=cursor.pk).update(
                 last_timestamp_ms=newest, read_at=timezone.now(), last_error=""
             )
     if added:
         log.info("visits: %s new of %s lines read", added, read)
     return Collected(read=read, added=added, failed_regions=failed)
+
+
+def _share_link_uses(rows: list[Visit]) -> None:
+    uses = {}
+    for row in rows:
+        if getattr(row, "share_link_id", ""):
+            key = (row.site_id, row.share_link_id)
+            uses[key] = max(uses.get(key, row.occurred_at), row.occurred_at)
+    if uses:
+        share_links_mark_used(uses)
 
 
 def _insert_new(rows: list[Visit]) -> int:

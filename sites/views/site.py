@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import presenters, selectors
 from ..context import change_context
-from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, InviteForm, MoveReleaseForm, SiteEditForm
+from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, InviteForm, MoveReleaseForm, ShareLinkForm, SiteEditForm
 from edge_runtime.config import FIELDS_SINCE
 
 from .. import presets
@@ -80,6 +80,9 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         "move_form": MoveReleaseForm(site=site),
         "invite_form": InviteForm(),
         "invitations": selectors.invitations_for(site),
+        "share_link_form": ShareLinkForm(),
+        "share_links": selectors.share_links_for(site),
+        "new_share_link": None,
         "visitors": selectors.visitors_for(site),
         "refusals": [(visit, refusal_sentence(visit.reasons)) for visit in selectors.refusals_for(site)],
         "tab": "overview",

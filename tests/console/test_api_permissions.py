@@ -30,6 +30,8 @@ METHODS = {
     "api:site_access_window": {"GET": ("view", 200), "PATCH": ("edit", 200)},
     "api:site_redeploy": {"POST": ("redeploy", 202)},
     "api:invitations": {"GET": ("view", 200), "POST": ("invite", 400)},
+    "api:share_links": {"GET": ("view", 200), "POST": ("share_link", 400)},
+    "api:share_link_revoke": {"POST": ("share_link", 200)},
     "api:builds": {"GET": ("view", 200), "POST": ("upload_build", 400)},
     "api:build": {"GET": ("view", 200)},
     "api:build_make_live": {"POST": ("make_live", 200)},
@@ -49,9 +51,19 @@ def world(live_site, release, sent_tasks):
     from sites.models import Deployment
 
     deployment = Deployment.objects.create(kind="redeploy", site=live_site)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sites.models import ShareLink
+
+    link = ShareLink.objects.create(
+        site=live_site, label="board meeting", public_id="bm12DecAb3_-", secret_sha256="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
         "slug": live_site.slug, "build_number": build.number, "pk": release.pk, "deployment_id": deployment.pk,
-        "sha256": "0" * 64, "site": live_site,
+        "sha256": "0" * 64, "site": live_site, "link_id": link.pk,
     }
 
 
@@ -96,7 +108,7 @@ def test_the_views_name_these_actions():
 
 
 # URL parameters, only for resolving (any value of the right type).
-WORLD_KEYS = {"slug": "x", "build_number": 1, "pk": 1, "deployment_id": 1, "sha256": "0" * 64}
+WORLD_KEYS = {"slug": "x", "build_number": 1, "pk": 1, "deployment_id": 1, "sha256": "0" * 64, "link_id": 1}
 
 
 def test_every_api_url_is_in_the_matrix():

@@ -23,14 +23,16 @@ rows whose URL name is not in the URLconf are skipped only under `api`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from sites.models import Activity, Build, ConfigRevision, Invitation, WebhookDelivery, WebhookEndpoint
+from sites.models import Activity, Build, ConfigRevision, Invitation, ShareLink, WebhookDelivery, WebhookEndpoint
 from sites.roles import ACTIONS, ROLES
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release  # noqa: F401
 from tests.console.roles_support import ada, nora, olga, vic  # noqa: F401
@@ -84,6 +86,8 @@ URLS: dict[str, Row] = {
     "sites:invitations_add": Row("invite", get=None, post=400),  # an empty POST: the form's errors
     "sites:invitation_resend": Row("invite", get=None, post=302),
     "sites:invitation_remove": Row("invite", get=None, post=302),
+    "sites:share_link_add": Row("share_link", get=None, post=400),  # an empty POST: the form's errors
+    "sites:share_link_revoke": Row("share_link", get=None, post=302),
     # Admin.
     "sites:sign_everyone_out": Row("sign_everyone_out", get=None, post=302),
     "sites:disable": Row("disable", get=None, post=302),
@@ -107,6 +111,8 @@ URLS: dict[str, Row] = {
     "api:site_access_window": Row("view", api=True),  # PATCH: edit
     "api:site_redeploy": Row("redeploy", get=None, post=202, api=True),
     "api:invitations": Row("view", get=200, post=400, api=True),  # POST: invite
+    "api:share_links": Row("view", get=200, post=400, api=True),  # POST: share_link
+    "api:share_link_revoke": Row("share_link", get=None, post=200, api=True),
     "api:builds": Row("view", get=200, post=400, api=True),  # POST: upload_build
     "api:build": Row("view", api=True),
     "api:build_make_live": Row("make_live", get=None, post=200, api=True),
@@ -199,10 +205,15 @@ def world(live_site, release, django_user_model):
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint, event_type="build.live", message_id="msg_matrix", status=WebhookDelivery.Status.FAILED
     )
+    link = ShareLink.objects.create(
+        site=live_site, label="board meeting", public_id="bm12DecAb3_-", secret_sha256="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
         "endpoint_id": endpoint.pk,
         "delivery_id": delivery.pk,
         "invitation_id": invitation.pk,
+        "link_id": link.pk,
         "slug": live_site.slug,
         "build_id": build.pk,
         "number": live_site.revisions.first().number,
