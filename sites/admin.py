@@ -180,7 +180,12 @@ class ProtectedSiteAdmin(ChangeContextMixin, RoleAdmin):
     list_filter = ("status", "disabled", "provider")
     search_fields = ("slug", "client", "name")
     list_select_related = ("provider", "edge_release")
-    readonly_fields = ("status", "bucket_name", "distribution_id", "distribution_domain", "created_by", "created_at")
+    # live_build too: builds go live in the order they were made live
+    # (live_seq), through an upload or the builds page's make-live, never by
+    # picking one here.
+    readonly_fields = (
+        "status", "bucket_name", "distribution_id", "distribution_domain", "live_build", "created_by", "created_at",
+    )
     inlines = [SessionKeyInline]
     actions = ["tear_down", "rotate_session_key", "sign_everyone_out"]
 
@@ -192,6 +197,15 @@ class ProtectedSiteAdmin(ChangeContextMixin, RoleAdmin):
         if not can(request.user, "disable"):
             fields.append("disabled")
         return fields
+
+    def save_model(self, request, obj, form, change):
+        # Only what the form changed: the row was read when this POST arrived,
+        # and a workflow may move it on meanwhile (a build going live, a
+        # distribution's status); a whole-row save would write those back.
+        if change:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
+        else:
+            obj.save()
 
     # Each action is offered only to the roles allowed it (has_<name>_permission).
     def has_teardown_permission(self, request):
