@@ -267,9 +267,11 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Build)
-class BuildAdmin(RoleAdmin):
-    add_action = change_action = "upload_build"
-    delete_action = "delete"
+class BuildAdmin(ReadOnlyAdmin):
+    # Read-only like deployments: a build is made by an upload (the builds
+    # page, the API), which gives it its place in the live order and its
+    # files; one added, edited or deleted here would have neither, or leave
+    # the site naming a build that is gone.
     list_display = ("site", "pk", "status", "file_count", "total_bytes", "created_by", "created_at")
     list_filter = ("status",)
     search_fields = ("site__slug",)

@@ -179,9 +179,9 @@ def test_the_tear_down_action_starts_the_teardown_workflow(client, boss, site, s
     assert Activity.objects.filter(site=site, verb="site.teardown", actor=boss).exists()
 
 
-@pytest.mark.parametrize("model", ["deployment", "deploymentstep", "edgerelease", "configrevision"])
+@pytest.mark.parametrize("model", ["deployment", "deploymentstep", "edgerelease", "configrevision", "build"])
 def test_deployments_releases_and_revisions_are_read_only(client, boss, site, model):
-    from sites.models import Deployment, DeploymentStep, EdgeRelease
+    from sites.models import Build, Deployment, DeploymentStep, EdgeRelease
 
     deployment = Deployment.objects.create(kind="redeploy", site=site)
     rows = {
@@ -189,6 +189,7 @@ def test_deployments_releases_and_revisions_are_read_only(client, boss, site, mo
         "deploymentstep": DeploymentStep.objects.create(deployment=deployment, name="Config"),
         "edgerelease": EdgeRelease.objects.create(version="r1", zip_sha256="0" * 64),
         "configrevision": site.revisions.get(),
+        "build": Build.objects.create(site=site),
     }
     row = rows[model]
     client.force_login(boss)
