@@ -28,6 +28,7 @@ def dashboard(request):
     page = Paginator(selectors.site_list(search=search, status=status, client=client), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = selectors.sites_last_deployment(page.object_list)
     now = timezone.now()
     for site in page:
         site.expiry = selectors.expiry_state(site, now)
