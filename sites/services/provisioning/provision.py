@@ -124,6 +124,11 @@ def _bucket_policy_step(site: ProtectedSite) -> str:
     return f"only {found['arn']} may read {site.bucket_name}"
 
 
+# How soon a provision whose distribution is deployed looks again for its
+# config upload (a task's countdown; each look is two small queries).
+UPLOAD_POLL_SECONDS = 0.2
+
+
 def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
     status = aws.distribution_status(site.distribution_id)
     if status is None:
@@ -136,8 +141,9 @@ def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
         if _past_deadline(deployment):
             raise StepFailed("gave up waiting: " + "; ".join(pending))
         # An upload takes about a tenth of a second; CloudFront takes minutes.
-        # Only the latter deserves the full poll interval.
-        countdown = 1 if status == "Deployed" else None
+        # Only the latter deserves the full poll interval: save -> live stays
+        # within a fraction of a second of the upload (issue 9, scale).
+        countdown = UPLOAD_POLL_SECONDS if status == "Deployed" else None
         raise Wait("waiting: " + "; ".join(pending), countdown=countdown)
     return f"{site.distribution_domain} is deployed"
 
