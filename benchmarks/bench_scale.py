@@ -64,12 +64,14 @@ def provider_make():
 def sites_grow(provider, total):
     """Sites s0..s{total-1}, each with a host and a CloudFront domain, and their SiteHost rows."""
     from sites.models import ProtectedSite, SiteHost
+    from sites.services.provisioning.oac import oac_name_for_index
 
     have = ProtectedSite.objects.filter(slug__startswith="s-").count()
     new = [
         ProtectedSite(
             client=f"Client {i // 10}", name=f"Site {i}", slug=f"s-{i}", hosts=[f"s{i}.example"], provider=provider,
             distribution_id=f"E{i:012d}", distribution_domain=f"d{i}.cloudfront.net", status="live",
+            oac_name=oac_name_for_index(i // 100),  # as provisioning shards them (provisioning/oac.py)
             emails=[f"user{j}@client{i}.example" for j in range(20)],
         )
         for i in range(have, total)

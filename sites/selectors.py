@@ -82,10 +82,6 @@ def sites_last_deployment(sites) -> list[ProtectedSite]:
     return sites
 
 
-def client_names() -> list[str]:
-    return list(ProtectedSite.objects.order_by("client").values_list("client", flat=True).distinct())
-
-
 def deployments_for(*, site: ProtectedSite | None = None, release: EdgeRelease | None = None, limit: int = 10):
     """Newest deployments with their steps: two queries."""
     deployments = Deployment.objects.select_related("started_by", "build", "edge_release", "site").prefetch_related(

@@ -46,7 +46,6 @@ def dashboard(request):
             "status": status,
             "client": client,
             "status_filters": STATUS_FILTERS,
-            "clients": selectors.client_names(),
             "filtered": bool(search or status or client),
             # Configs the edge does not have: the sweep retries them, staff should know.
             "failed_revisions": list(revisions_failed().order_by("site__slug")[:20]),

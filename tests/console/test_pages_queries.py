@@ -115,3 +115,14 @@ def test_a_deep_dashboard_page_looks_up_last_deployments_for_its_own_rows_only(s
     # Each row still shows its own latest deployment.
     assert "Build ·" in rows[on_page_two[0].slug]
     assert "Provision ·" in rows[on_page_two[1].slug]
+
+
+def test_the_dashboards_client_filter_is_typed_not_a_menu_of_every_client(staff_client, provider, release, alice):
+    """Issue 9, scale: at 10,000 sites the menu listed 1,000 clients on every page (101 KB against 14 KB)."""
+    _add_sites(3, provider=provider, release=release, alice=alice)
+    ProtectedSite.objects.filter(slug="demo-2").update(client="Globex")
+    page = staff_client.get(reverse("sites:dashboard")).content.decode()
+    assert "<option value=\"Client" not in page and '<option value="Globex"' not in page
+    filtered = staff_client.get(reverse("sites:dashboard") + "?client=Globex").content.decode()
+    assert 'name="client" value="Globex"' in filtered
+    assert [s for s in ("demo-0", "demo-1", "demo-2") if f'data-site="{s}"' in filtered] == ["demo-2"]
