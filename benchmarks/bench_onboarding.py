@@ -482,7 +482,11 @@ def main():
 
         assert Path(settings.DATABASES["default"]["NAME"]).parent == var_dir.resolve(), settings.DATABASES
         call_command("migrate", verbosity=0)
+        from django.contrib.auth.models import Group
+
         staff = get_user_model().objects.create_user("bench-staff", "staff@bench.example", "pw", is_staff=True)
+        # Every console page needs a role (sites/roles.py): staff with none get 403.
+        staff.groups.add(Group.objects.get(name="Operator"))
         print(f"Gatehouse onboarding benchmark; Python {sys.version.split()[0]}; throwaway folder {var_dir}")
         print(f"SQLite file database (WAL), development settings (DEBUG={settings.DEBUG})")
 
