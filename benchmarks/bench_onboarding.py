@@ -439,7 +439,7 @@ def bench_onboarding(env, runs, timeout, moto_port):
                   f"{statistics.median(warm):.2f} s median of {len(warm)}")
         print(f"   (site status polled every {POLL * 1000:.0f} ms; "
               f"a step that waits on CloudFront re-enqueues itself in {poll} s, GATEHOUSE_PROVISION_POLL_SECONDS; "
-              "one that waits only on the config upload, in 1 s)")
+              f"one that waits only on the config upload, in {provisioning.provision.UPLOAD_POLL_SECONDS} s)")
 
         print_steps(results[0], "steps of run 1 (first)")
         typical = sorted(results[1:] or results, key=lambda r: r["seconds"])[len(results[1:] or results) // 2]
