@@ -349,6 +349,9 @@ GATEHOUSE_SITE_BUCKET_PREFIX = env.str("GATEHOUSE_SITE_BUCKET_PREFIX", default="
 GATEHOUSE_EDGE_FUNCTION_NAME = env.str("GATEHOUSE_EDGE_FUNCTION_NAME", default="gatehouse-edge")
 GATEHOUSE_EDGE_ROLE_NAME = env.str("GATEHOUSE_EDGE_ROLE_NAME", default="gatehouse-edge")
 GATEHOUSE_OAC_NAME = env.str("GATEHOUSE_OAC_NAME", default="gatehouse-oac")
+# Sites whose distributions share one origin access control before the next
+# (GATEHOUSE_OAC_NAME-2, -3, ...) is made: CloudFront's default quota is 100.
+GATEHOUSE_SITES_PER_OAC = env.int("GATEHOUSE_SITES_PER_OAC", default=100)
 
 # Sign-in with an e-mail code: the edge sends the codes through SES v2 in
 # this region from this address (a verified SES identity; the edge role may

@@ -217,6 +217,9 @@ class ProtectedSite(models.Model):
     bucket_name = models.CharField(max_length=63, blank=True)
     distribution_id = models.CharField(max_length=32, blank=True)
     distribution_domain = models.CharField(max_length=253, blank=True)
+    # The origin access control the distribution reads the bucket with: at
+    # most GATEHOUSE_SITES_PER_OAC sites share one (provisioning/oac.py).
+    oac_name = models.CharField(max_length=64, blank=True, editable=False)
     live_build = models.ForeignKey("Build", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Builds go live in the order they were made live, not the order their
     # uploads finish: every "make this live" (an upload, the make-live

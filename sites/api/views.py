@@ -114,7 +114,7 @@ class SiteList(ApiView):
     def get(self, request):
         sites = selectors.site_list(search=request.query_params.get("search", ""), status=request.query_params.get("status", ""))
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(sites, request, view=self)
+        page = selectors.sites_last_deployment(paginator.paginate_queryset(sites, request, view=self))
         return paginator.get_paginated_response(s.SiteListSerializer(page, many=True).data)
 
     @extend_schema(operation_id="sites_create", request=s.SiteCreateSerializer, responses={201: s.SiteSerializer, **ERRORS})

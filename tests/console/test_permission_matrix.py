@@ -132,7 +132,7 @@ URLS: dict[str, Row] = {
 ADMIN_MODELS: dict[str, tuple[str | None, str | None]] = {
     "sites.identityprovider": ("manage_providers", "manage_providers"),
     "sites.protectedsite": ("onboard", "edit"),
-    "sites.build": ("upload_build", "upload_build"),
+    "sites.build": (None, None),  # made by uploads only (the builds page, the API)
     "sites.sessionkey": (None, None),
     "sites.configrevision": (None, None),
     "sites.deployment": (None, None),

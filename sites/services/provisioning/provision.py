@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 
 from ... import aws
@@ -10,6 +9,7 @@ from ...context import chain
 from ...models import Activity, ConfigRevision, Deployment, EdgeRelease, ProtectedSite
 from .edge_releases import _function_index_with_room, _release_for, _release_push, edge_zip
 from .names import site_bucket_name, site_caller_reference
+from .oac import site_oac_id
 from .site_config import _config_step
 from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deployment_create, _finish, _past_deadline, _run, _site
 
@@ -103,7 +103,7 @@ def _distribution_step(site: ProtectedSite) -> str:
         caller_reference=site_caller_reference(site),
         comment=f"Gatehouse {site.slug}",
         bucket_name=site.bucket_name,
-        oac_id=aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME),
+        oac_id=site_oac_id(site),
         aliases=site.hosts,
         certificate_arn=site.acm_certificate_arn or None,
         edge_version_arn=release.version_arn,
@@ -124,6 +124,11 @@ def _bucket_policy_step(site: ProtectedSite) -> str:
     return f"only {found['arn']} may read {site.bucket_name}"
 
 
+# How soon a provision whose distribution is deployed looks again for its
+# config upload (a task's countdown; each look is two small queries).
+UPLOAD_POLL_SECONDS = 0.2
+
+
 def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
     status = aws.distribution_status(site.distribution_id)
     if status is None:
@@ -136,8 +141,9 @@ def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
         if _past_deadline(deployment):
             raise StepFailed("gave up waiting: " + "; ".join(pending))
         # An upload takes about a tenth of a second; CloudFront takes minutes.
-        # Only the latter deserves the full poll interval.
-        countdown = 1 if status == "Deployed" else None
+        # Only the latter deserves the full poll interval: save -> live stays
+        # within a fraction of a second of the upload (issue 9, scale).
+        countdown = UPLOAD_POLL_SECONDS if status == "Deployed" else None
         raise Wait("waiting: " + "; ".join(pending), countdown=countdown)
     return f"{site.distribution_domain} is deployed"
 

@@ -48,7 +48,7 @@ class Progress:
 class Wait(Exception):
     """AWS is still working on it; come back in `countdown` seconds."""
 
-    def __init__(self, message: str, countdown: int | None = None):
+    def __init__(self, message: str, countdown: float | None = None):
         super().__init__(message)
         self.countdown = countdown if countdown is not None else _poll_seconds()
 
