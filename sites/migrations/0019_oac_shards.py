@@ -10,7 +10,7 @@ def existing_sites_keep_the_shared_oac(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sites", "0016_api")]
+    dependencies = [("sites", "0018_share_links")]
 
     operations = [
         migrations.AddField(
