@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..context import change_context, token_set
-from ..forms import BuildUploadForm, OnboardForm, SiteEditForm
+from ..forms import NEW_PROVIDER, BuildUploadForm, OnboardForm, SiteEditForm
 from ..models import Build, Deployment, EdgeRelease
 from ..services import provisioning, site_actions
 from ..services.sites import site_onboard
@@ -74,7 +74,7 @@ def form_data(values: dict) -> dict:
 
 
 # Form field names the API calls otherwise.
-FORM_TO_API = {"provider_choice": "provider", "__all__": "non_field_errors"}
+FORM_TO_API = {"provider_choice": "provider", "signin_choice": "signin_methods", "__all__": "non_field_errors"}
 
 
 def form_refused(form, code: str = "validation_failed") -> ApiError:
@@ -115,7 +115,12 @@ class SiteList(ApiView):
     @extend_schema(operation_id="sites_create", request=s.SiteCreateSerializer, responses={201: s.SiteSerializer, **ERRORS})
     def post(self, request):
         values = dict(self.input(s.SiteCreateSerializer))
-        values["provider_choice"] = values.pop("provider")
+        values["signin_choice"] = values.pop("signin_methods", "idp")
+        provider = values.pop("provider", None)
+        if provider is None and values["signin_choice"] != "email_code":
+            raise ApiError("Signing in at the identity provider needs a provider.", code="validation_failed",
+                           fields={"provider": ["Required unless signin_methods is email_code."]})
+        values["provider_choice"] = provider if provider is not None else NEW_PROVIDER
         build = request.FILES.get("build")
         data = form_data(values)
         # What the page's inputs hold before anyone types (the provider section's defaults).
@@ -161,6 +166,10 @@ class _SettingsView(ApiView):
         # What the page would post unchanged, then the fields this PATCH names.
         current = SiteEditForm(site=site)
         data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"})
+        # A multiple choice (the sign-in methods) is posted as a list, not one a line.
+        for name, field in current.fields.items():
+            if isinstance(field, forms.MultipleChoiceField) and name not in values:
+                data[name] = list(current.initial.get(name) or [])
         for name, value in values.items():
             if value is False:
                 data.pop(name, None)  # an unticked box is sent as nothing
