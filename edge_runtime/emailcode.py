@@ -347,10 +347,10 @@ def _deliver(cfg, host, address, code, lifetime):
         f"<strong>{_esc(shown(code))}</strong></p><p>Type it on the sign-in page where you asked for it. "
         f"It works for {minutes} minutes.</p><p>If you did not ask for a code, you can ignore this message.</p>"
     )
-    body = ses.message_body(
-        sender=section["sender"], to=address, subject=f"Your sign-in code for {host}", text=text, html=html
-    )
     try:
+        body = ses.message_body(
+            sender=section["sender"], to=address, subject=f"Your sign-in code for {host}", text=text, html=html
+        )
         ses.send(region=section["region"], body=body, endpoint_url=_endpoint_url())
     except ses.SendError as exc:
         log("email_code_send_failed", site=cfg.site_id, reason=exc.reason)
