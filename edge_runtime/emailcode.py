@@ -12,7 +12,7 @@ key for its own purpose) carries the transaction id, the return path, how
 many codes it has sent, the address and an HMAC of the code, and expires
 with the code. Nothing is stored anywhere; what a container remembers
 (sends per address, wrong codes and used transactions) is a bound per
-container, said so in docs/edge-config.md. No GET changes anything but the
+container, said so in docs/email-code.md. No GET changes anything but the
 viewer's own fresh cookie, so a mail scanner opening the site's link from the
 message uses up nothing, and the message holds no link with a secret in it.
 """

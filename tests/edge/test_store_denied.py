@@ -55,6 +55,8 @@ def documented_edge_policy():
         "CONFIG_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0a1b2c3d-0000-0000-0000-000000000000",
         "ACCOUNT_ID": ACCOUNT,
         "EDGE_FUNCTION": "gatehouse-edge",
+        "SES_REGION": "eu-west-1",
+        "SES_SENDER": "sign-in@consultancy.example",
     }
     for name, value in values.items():
         text = text.replace("${" + name + "}", value)
