@@ -12,7 +12,9 @@ from edge_runtime import config as edge_config
 from sites.models import ProtectedSite
 from sites.rendering import config_inject, config_redact, site_config_render, site_secrets
 from sites.services.sites import site_create
+from tests.console.api_support import api_as, error_of  # noqa: F401
 from tests.console.pages_support import fast_passwords, live_site, provisioning_calls, release, staff_client  # noqa: F401
+from tests.console.roles_support import olga  # noqa: F401
 from tests.console.test_pages_edit import _as_posted, _url
 from tests.console.test_pages_onboard import _data, _zip, discovery, media  # noqa: F401
 
@@ -152,3 +154,25 @@ def test_choosing_a_provider_adds_the_provider_method(staff_client, code_site, p
     code_site.refresh_from_db()
     assert code_site.provider == provider and code_site.signin_methods == ["idp", "email_code"]
     assert code_site.revisions.order_by("-number").first().document["provider"]["client_id"] == "acme-client"
+
+
+
+# --- the API's onboarding takes the same choice ----------------------------------------------
+
+
+def test_the_api_onboards_an_email_code_site_without_a_provider(api_as, olga, release, sent_tasks, django_capture_on_commit_callbacks):  # noqa: F811
+    client = api_as(olga, scope="all")
+    body = {"client": "Beta", "name": "Codes", "signin_methods": "email_code", "emails": ["ann@beta.example"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("api:sites"), body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["provider"] is None and response.json()["signin_methods"] == ["email_code"]
+    assert ProtectedSite.objects.get(slug="beta-codes").provider is None
+
+
+def test_the_api_still_needs_a_provider_for_the_provider_method(api_as, olga, release):  # noqa: F811
+    client = api_as(olga, scope="all")
+    response = client.post(reverse("api:sites"), {"client": "Beta", "name": "Codes", "signin_methods": "both",
+                                                   "emails": ["ann@beta.example"]}, format="json")
+    assert response.status_code == 400
+    assert error_of(response)[0] == "validation_failed" and "provider" in response.json()["error"]["fields"]
