@@ -353,10 +353,12 @@ GATEHOUSE_OAC_NAME = env.str("GATEHOUSE_OAC_NAME", default="gatehouse-oac")
 # (GATEHOUSE_OAC_NAME-2, -3, ...) is made: CloudFront's default quota is 100.
 GATEHOUSE_SITES_PER_OAC = env.int("GATEHOUSE_SITES_PER_OAC", default=100)
 
-# Sign-in with an e-mail code: the edge sends the codes through SES v2 in
-# this region from this address (a verified SES identity; the edge role may
-# send from it and nothing else). The code's lifetime and the send limits go
-# into every such site's config (edge_runtime/config.py bounds them).
+# SES: the region every e-mail goes through (the edge's sign-in codes and
+# the console's invitations and reminders). Sign-in with an e-mail code: the
+# edge sends the codes from GATEHOUSE_SES_SENDER (a verified SES identity; the
+# edge role may send from it and nothing else). The code's lifetime and the
+# send limits go into every such site's config (edge_runtime/config.py bounds
+# them).
 GATEHOUSE_SES_SENDER = env.str("GATEHOUSE_SES_SENDER", default="" if PRODUCTION else "sign-in@gatehouse.localhost")
 GATEHOUSE_SES_REGION = env.str("GATEHOUSE_SES_REGION", default=GATEHOUSE_AWS_REGION)
 GATEHOUSE_EMAIL_CODE_LIFETIME = env.int("GATEHOUSE_EMAIL_CODE_LIFETIME", default=600)
@@ -449,8 +451,8 @@ GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1
 # invitations.py, reminders.py) ------------------------------------------------
 # The consultancy's name, in every e-mail the console sends to clients and staff.
 GATEHOUSE_CONSULTANCY_NAME = env.str("GATEHOUSE_CONSULTANCY_NAME", default="Gatehouse")
-# The SES sender of the console's e-mails (a verified identity), sent in
-# GATEHOUSE_SES_REGION (above, shared with the edge's codes).
+# The sender of the console's own e-mails (invitations, reminders): a
+# verified SES identity. They go through SES in GATEHOUSE_SES_REGION (above).
 GATEHOUSE_EMAIL_FROM = env.str("GATEHOUSE_EMAIL_FROM", default="" if PRODUCTION else "demos@gatehouse.localhost")
 # The console's own address, for links in e-mails to staff ("extend access").
 GATEHOUSE_CONSOLE_URL = env.str("GATEHOUSE_CONSOLE_URL", default="" if PRODUCTION else "http://localhost:8000")

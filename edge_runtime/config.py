@@ -89,7 +89,7 @@ RESERVED_GATEHOUSE_PATHS = frozenset(
 # How a viewer may sign in (schema 3): at the site's identity provider, with
 # a code the edge sends by e-mail, or either, chosen on an edge page.
 SIGNIN_METHODS = ("idp", "email_code")
-# E-mail code limits (docs/edge-config.md, "Sign-in with an e-mail code"): the
+# E-mail code limits (docs/email-code.md, "The guessing arithmetic"): the
 # code's lifetime is capped so that 1,000 guesses a second for its whole life
 # stay under one chance in a million against CODE_ALPHABET ** CODE_LENGTH.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U

@@ -186,7 +186,8 @@ class ProtectedSite(models.Model):
     )
     hosts = models.JSONField(default=_list, blank=True, help_text="Custom host names, lower-case, no port.")
     acm_certificate_arn = models.CharField(max_length=256, blank=True)
-    provider = models.ForeignKey(IdentityProvider, on_delete=models.PROTECT, related_name="sites")
+    # None for a site whose viewers sign in by e-mail code only (signin_methods without "idp").
+    provider = models.ForeignKey(IdentityProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="sites")
 
     allow_any_user = models.BooleanField(default=False)
     emails = models.JSONField(default=_list, blank=True)
@@ -273,6 +274,7 @@ class ProtectedSite(models.Model):
             errors["signin_methods"] = "Choose the identity provider, an e-mail code, or both."
         else:
             self.signin_methods = [m for m in SIGNIN_METHODS if m in methods]
+            errors.update(self._signin_errors())
         if errors:
             raise ValidationError(errors)
 
@@ -289,6 +291,34 @@ class ProtectedSite(models.Model):
             super().save(*args, **kwargs)
             if update_fields is None or {"hosts", "distribution_domain"} & set(update_fields):
                 self.site_hosts_sync()
+
+    def _signin_errors(self) -> dict:
+        """What the chosen sign-in methods lack, by field (the edge would refuse the config)."""
+        errors = {}
+        if "idp" in self.signin_methods and self.provider_id is None:
+            errors["provider"] = (
+                "Signing in at the identity provider needs a provider: choose one, or let viewers sign in "
+                "with an e-mail code only."
+            )
+        if "email_code" in self.signin_methods:
+            if not (self.emails or self.email_domains):
+                errors["emails"] = (
+                    "E-mail codes go to the allowed emails and domains only: list at least one "
+                    "(“anyone who signs in” does not apply to them)."
+                )
+            if not settings.GATEHOUSE_SES_SENDER:
+                errors["signin_methods"] = (
+                    "E-mail codes need a sender: set GATEHOUSE_SES_SENDER (a verified SES identity)."
+                )
+        return errors
+
+    @property
+    def signs_in_with_idp(self) -> bool:
+        return "idp" in (self.signin_methods or ["idp"])
+
+    @property
+    def signs_in_with_email_code(self) -> bool:
+        return "email_code" in (self.signin_methods or [])
 
     def site_hosts_sync(self) -> None:
         """Make the SiteHost rows match config_hosts (call inside a transaction).

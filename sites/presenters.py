@@ -34,9 +34,21 @@ SETTING_NAMES = {
     "not_after": "access end",
     "public_paths": "public paths",
     "spa_mode": "single-page app mode",
+    "signin_methods": "sign-in methods",
+    "provider": "identity provider",
     "disabled": "on/off switch",
     "live_build_id": "live build",
 }
+
+def signin_methods_text(site: ProtectedSite) -> str:
+    """How the site's viewers sign in, as staff read it on the site page."""
+    provider = site.provider.name if site.provider is not None else "its identity provider (none chosen)"
+    if site.signs_in_with_idp and site.signs_in_with_email_code:
+        return f"At {provider} or with a code sent by e-mail; the viewer chooses on the edge's page"
+    if site.signs_in_with_email_code:
+        return "With a code sent by e-mail (no identity provider)"
+    return f"At {provider}"
+
 
 BUILD_RE = re.compile(r"\bbuild (\d+)\b")
 REVISION_RE = re.compile(r"^revision (\d+): (.*)$", re.S)

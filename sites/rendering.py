@@ -105,13 +105,40 @@ def candidate_config_render(site: ProtectedSite, *, provider) -> dict:
     return doc
 
 
+def _provider_section(provider) -> dict | None:
+    if provider is None:
+        return None
+    method = provider.token_endpoint_auth_method
+    return {
+        "issuer": provider.issuer,
+        "authorization_endpoint": provider.authorization_endpoint,
+        "token_endpoint": provider.token_endpoint,
+        "userinfo_endpoint": _or_none(provider.userinfo_endpoint),
+        "end_session_endpoint": _or_none(provider.end_session_endpoint),
+        "jwks_uri": _or_none(provider.jwks_uri),
+        "client_id": provider.client_id,
+        # A public client's stored secret is not sent anywhere.
+        "client_secret": (provider.client_secret or None) if method != "none" else None,
+        "token_endpoint_auth_method": method,
+        "scopes": list(provider.scopes),
+        "authorize_params": dict(provider.authorize_params or {}),
+        "jwks": provider.jwks or {"keys": []},
+        "id_token_algs": list(provider.id_token_algs),
+        "tenant_id": provider.config_tenant_id,
+        "email_proof": presets.email_proof(provider.preset),
+    }
+
+
 def config_document(
     site: ProtectedSite, *, provider, keys: list[tuple[str, str]], build, hosts: list[str], share_links=(),
 ) -> dict:
     """The config document for `site` with these related rows, not yet
     validated; `keys` are (kid, secret), newest first; `share_links` the
     active ShareLink rows. Reads only what it is given and the site's own fields."""
-    method = provider.token_endpoint_auth_method if provider is not None else None
+    methods = list(site.signin_methods or ["idp"])
+    if "idp" not in methods:
+        # The edge reads no provider for an e-mail-code-only site (and the site may have none).
+        provider = None
     doc = {
         "schema_version": site.schema_version,
         "site": {
@@ -122,24 +149,7 @@ def config_document(
             "build": {"id": build.config_id, "prefix": build.prefix} if build else None,
             "spa": site.spa_mode,
         },
-        "provider": {
-            "issuer": provider.issuer,
-            "authorization_endpoint": provider.authorization_endpoint,
-            "token_endpoint": provider.token_endpoint,
-            "userinfo_endpoint": _or_none(provider.userinfo_endpoint),
-            "end_session_endpoint": _or_none(provider.end_session_endpoint),
-            "jwks_uri": _or_none(provider.jwks_uri),
-            "client_id": provider.client_id,
-            # A public client's stored secret is not sent anywhere.
-            "client_secret": (provider.client_secret or None) if method != "none" else None,
-            "token_endpoint_auth_method": method,
-            "scopes": list(provider.scopes),
-            "authorize_params": dict(provider.authorize_params or {}),
-            "jwks": provider.jwks or {"keys": []},
-            "id_token_algs": list(provider.id_token_algs),
-            "tenant_id": provider.config_tenant_id,
-            "email_proof": presets.email_proof(provider.preset),
-        },
+        "provider": _provider_section(provider),
         "session": {
             "lifetime_seconds": site.session_lifetime,
             "current_kid": keys[0][0] if keys else None,
@@ -163,12 +173,8 @@ def config_document(
     }
     # Only when they say something, so the configs of sites that never use
     # them stay byte for byte what they were.
-    methods = list(site.signin_methods or ["idp"])
     if methods != ["idp"]:
         doc["signin_methods"] = methods
-    if "idp" not in methods:
-        # The edge reads no provider for an e-mail-code-only site.
-        doc["provider"] = None
     if "email_code" in methods:
         doc["email_code"] = {
             "sender": settings.GATEHOUSE_SES_SENDER,
@@ -184,7 +190,7 @@ def config_document(
             "kid": site.assertion_kid or _STAND_IN_ASSERTION[0],
             "signing_key": site.assertion_key or _STAND_IN_ASSERTION[1],
         }
-    if doc["provider"] is not None and provider.sends_authorization_response_iss:
+    if provider is not None and provider.sends_authorization_response_iss:
         doc["provider"]["authorization_response_iss_parameter_supported"] = True
     if site.sessions_revoked_at:
         doc["session"]["revoked_at"] = _timestamp(site.sessions_revoked_at)
@@ -205,7 +211,7 @@ def sha256_hex(data: bytes) -> str:
 
 def _secret_slots(doc: dict):
     """(container, key) of every secret in a config document."""
-    provider = doc.get("provider", {})
+    provider = doc.get("provider") or {}
     if provider.get("client_secret") is not None:
         yield provider, "client_secret"
     keys = doc.get("session", {}).get("keys", {})
@@ -254,7 +260,7 @@ def config_inject(redacted: dict, secrets: list[str]) -> dict:
 def site_secrets(site: ProtectedSite) -> list[str]:
     """Every secret a site's config may carry right now."""
     values = [key.secret for key in site.session_keys.filter(retired_at=None)]
-    if site.provider.has_client_secret:
+    if site.provider is not None and site.provider.has_client_secret:
         values.append(site.provider.client_secret)
     if site.assertion_key:
         values.append(site.assertion_key)

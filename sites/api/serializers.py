@@ -15,7 +15,7 @@ class BuildRef(serializers.Serializer):
 
 class SiteSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    provider = serializers.CharField(source="provider.name")
+    provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
     edge_release = serializers.CharField(source="edge_release.version", allow_null=True, default=None)
     live_build = serializers.IntegerField(source="live_build.number", allow_null=True, default=None)
 
@@ -24,7 +24,8 @@ class SiteSerializer(serializers.ModelSerializer):
         fields = [
             "slug", "client", "name", "status", "disabled", "url", "hosts", "distribution_domain", "provider",
             "edge_release", "live_build", "allow_any_user", "emails", "email_domains", "groups_claim", "groups",
-            "public_paths", "spa_mode", "session_lifetime", "not_before", "not_after", "created_at", "updated_at",
+            "public_paths", "spa_mode", "session_lifetime", "not_before", "not_after", "signin_methods",
+            "created_at", "updated_at",
         ]
 
     def get_url(self, site) -> str | None:
@@ -53,7 +54,14 @@ class SiteCreateSerializer(serializers.Serializer):
     client = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=100)
     slug = serializers.CharField(max_length=48, required=False, allow_blank=True)
-    provider = serializers.IntegerField(help_text="The id of an identity provider another site uses.", min_value=1)
+    provider = serializers.IntegerField(
+        help_text="The id of an identity provider another site uses; not needed with signin_methods [\"email_code\"].",
+        min_value=1, required=False, allow_null=True,
+    )
+    signin_methods = serializers.ChoiceField(
+        choices=["idp", "email_code", "both"], required=False, default="idp",
+        help_text="idp: at the identity provider; email_code: a code sent by e-mail, no provider; both: the viewer chooses.",
+    )
     edge_release = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     hosts = _lines()
     acm_certificate_arn = serializers.CharField(max_length=256, required=False, allow_blank=True)

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..context import change_context, token_set
-from ..forms import BuildUploadForm, InviteForm, OnboardForm, ShareLinkForm, SiteEditForm
+from ..forms import NEW_PROVIDER, BuildUploadForm, InviteForm, OnboardForm, ShareLinkForm, SiteEditForm
 from ..models import Build, Deployment, EdgeRelease, Invitation, ShareLink
 from ..services import invitations, provisioning, site_actions
 from ..services.share_links import share_link_create, share_link_revoke
@@ -79,7 +79,7 @@ def form_data(values: dict, form: forms.Form | None = None) -> dict:
 
 
 # Form field names the API calls otherwise.
-FORM_TO_API = {"provider_choice": "provider", "__all__": "non_field_errors"}
+FORM_TO_API = {"provider_choice": "provider", "signin_choice": "signin_methods", "__all__": "non_field_errors"}
 
 
 def form_refused(form, code: str = "validation_failed") -> ApiError:
@@ -120,7 +120,12 @@ class SiteList(ApiView):
     @extend_schema(operation_id="sites_create", request=s.SiteCreateSerializer, responses={201: s.SiteSerializer, **ERRORS})
     def post(self, request):
         values = dict(self.input(s.SiteCreateSerializer))
-        values["provider_choice"] = values.pop("provider")
+        values["signin_choice"] = values.pop("signin_methods", "idp")
+        provider = values.pop("provider", None)
+        if provider is None and values["signin_choice"] != "email_code":
+            raise ApiError("Signing in at the identity provider needs a provider.", code="validation_failed",
+                           fields={"provider": ["Required unless signin_methods is email_code."]})
+        values["provider_choice"] = provider if provider is not None else NEW_PROVIDER
         build = request.FILES.get("build")
         blank = OnboardForm()
         data = form_data(values, blank)

@@ -56,6 +56,8 @@ def build_make_live(*, site: ProtectedSite, build: Build, actor) -> None:
 # has an action of its own (disable, move release, builds) or is fixed.
 EDITABLE_SETTINGS = (
     "signin_methods",
+    # Only for a site that has none yet (the edit page offers it then).
+    "provider",
     "assertion_path_prefixes",
     "assertion_lifetime",
     "hosts",

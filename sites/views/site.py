@@ -58,6 +58,8 @@ def _not_live_reason(site: ProtectedSite) -> str:
 def _email_proof_needs_release(site: ProtectedSite) -> bool:
     """Whether the site's e-mail rules need a newer edge release to be judged
     by its provider's own proof (an older one reads only `email_verified`)."""
+    if site.provider is None or not site.signs_in_with_idp:
+        return False
     if not (site.emails or site.email_domains) or presets.email_proof(site.provider.preset) == "email_verified":
         return False
     return site.schema_version < FIELDS_SINCE["provider"]["email_proof"]
@@ -88,9 +90,11 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         "tab": "overview",
         "not_live_reason": _not_live_reason(site),
         "sign_out_path": SIGN_OUT_PATH,
-        "email_proof": presets.EMAIL_PROOF_TEXT[presets.email_proof(site.provider.preset)],
+        "email_proof": presets.EMAIL_PROOF_TEXT[presets.email_proof(site.provider.preset)] if site.provider else "",
         # "Anyone who signs in" at Google is anyone with a Google account.
-        "open_to_every_google_account": site.allow_any_user and site.provider.preset == presets.GOOGLE,
+        "open_to_every_google_account": site.allow_any_user and site.signs_in_with_idp and site.provider is not None
+        and site.provider.preset == presets.GOOGLE,
+        "signin_text": presenters.signin_methods_text(site),
         "email_proof_needs_release": _email_proof_needs_release(site),
         # moto's CloudFront address does not resolve: say what gives the site one that does.
         "no_local_address": local_stack() and bool(site.config_hosts)
