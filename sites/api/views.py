@@ -31,10 +31,18 @@ from . import serializers as s
 from .errors import ApiError
 
 ERRORS = {code: OpenApiResponse(s.ErrorSerializer) for code in (400, 401, 403, 404)}
+PAGE = [
+    OpenApiParameter("limit", int, description="How many in this page (at most 100, the default)."),
+    OpenApiParameter("offset", int, description="How many to skip."),
+]
 
 
 class ApiView(APIView):
     actions: dict[str, str] = {}
+    # JSON in unless a view says otherwise (a build upload is multipart); anything else is 415.
+    parser_classes = [parsers.JSONParser]
+    # No OPTIONS metadata: a method an operation does not document is 405, as the schema says.
+    metadata_class = None
 
     def finalize_response(self, request, response, *args, **kwargs):
         token_set(None)  # the token named this request's Activity rows, and no other's
@@ -55,13 +63,17 @@ def request_data(request):
     return data
 
 
-def form_data(values: dict) -> dict:
-    """JSON values as the form posts them: lists one a line, booleans as a ticked box or nothing."""
+def form_data(values: dict, fields: dict | None = None) -> dict:
+    """JSON values as the form posts them: lists one a line (or as several values, for the
+    fields the page shows as checkboxes), booleans as a ticked box or nothing."""
     out = {}
     for key, value in values.items():
+        field = (fields or {}).get(key)
         if isinstance(value, bool):
             if value:
                 out[key] = "on"
+        elif isinstance(value, list) and field is not None and getattr(field.widget, "allow_multiple_selected", False):
+            out[key] = [str(v) for v in value]
         elif isinstance(value, list):
             out[key] = "\n".join(str(v) for v in value)
         elif value is None:
@@ -103,8 +115,9 @@ class SiteList(ApiView):
         parameters=[
             OpenApiParameter("search", str, description="In client, name, id and host names."),
             OpenApiParameter("status", str, description="draft, provisioning, live, failed, deleting, expired, expiring, disabled."),
+            *PAGE,
         ],
-        responses={200: s.SiteListSerializer(many=True), **ERRORS},
+        responses={200: s.paginated(s.SiteListSerializer), **ERRORS},
     )
     def get(self, request):
         sites = selectors.site_list(search=request.query_params.get("search", ""), status=request.query_params.get("status", ""))
@@ -112,7 +125,11 @@ class SiteList(ApiView):
         page = paginator.paginate_queryset(sites, request, view=self)
         return paginator.get_paginated_response(s.SiteListSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="sites_create", request=s.SiteCreateSerializer, responses={201: s.SiteSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="sites_create",
+        request={"application/json": s.SiteCreateSerializer, "multipart/form-data": s.SiteCreateUploadSerializer},
+        responses={201: s.SiteSerializer, **ERRORS},
+    )
     def post(self, request):
         values = dict(self.input(s.SiteCreateSerializer))
         values["provider_choice"] = values.pop("provider")
@@ -160,12 +177,12 @@ class _SettingsView(ApiView):
         reason = values.pop("reason", "") or self.default_reason
         # What the page would post unchanged, then the fields this PATCH names.
         current = SiteEditForm(site=site)
-        data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"})
+        data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"}, current.fields)
         for name, value in values.items():
             if value is False:
                 data.pop(name, None)  # an unticked box is sent as nothing
             else:
-                data.update(form_data({name: value}))
+                data.update(form_data({name: value}, current.fields))
         form = SiteEditForm(data, site=site)
         if not form.is_valid():
             raise form_refused(form)
@@ -220,9 +237,9 @@ class SiteRedeploy(ApiView):
 
 class BuildList(ApiView):
     actions = {"GET": "view", "POST": "upload_build"}
-    parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser]
 
-    @extend_schema(operation_id="builds_list", responses={200: s.BuildSerializer(many=True), **ERRORS})
+    @extend_schema(operation_id="builds_list", parameters=PAGE, responses={200: s.paginated(s.BuildSerializer), **ERRORS})
     def get(self, request, slug):
         site = site_or_404(slug)
         paginator = LimitOffsetPagination()
