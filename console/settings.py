@@ -472,7 +472,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sites.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sites.api.pagination.Pages",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {

@@ -54,10 +54,19 @@ def error_response(message: str, *, code: str, status_code: int, fields: dict | 
     return Response(body, status=status_code, headers=headers)
 
 
+def _messages(detail) -> list[str]:
+    """The messages of one field's errors; a list's item errors ({index: [...]}) say which item, counting from 1."""
+    if isinstance(detail, dict):
+        return [f"item {int(k) + 1 if str(k).isdigit() else k}: {m}" for k, v in detail.items() for m in _messages(v)]
+    if isinstance(detail, list):
+        return [m for item in detail for m in _messages(item)]
+    return [str(detail)]
+
+
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
-    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+        return {str(k): _messages(v) for k, v in detail.items()}
+    return {"non_field_errors": _messages(detail)}
 
 
 def exception_handler(exc, context):

@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,12 +28,9 @@ from ..services.sites import site_onboard
 from ..views.base import site_or_404
 from . import serializers as s
 from .errors import ApiError
+from .pagination import PAGE_PARAMETERS, Pages, limit_parameter, whole_number
 
 ERRORS = {code: OpenApiResponse(s.ErrorSerializer) for code in (400, 401, 403, 404)}
-PAGE = [
-    OpenApiParameter("limit", int, description="How many in this page (at most 100, the default)."),
-    OpenApiParameter("offset", int, description="How many to skip."),
-]
 
 
 class ApiView(APIView):
@@ -115,13 +111,13 @@ class SiteList(ApiView):
         parameters=[
             OpenApiParameter("search", str, description="In client, name, id and host names."),
             OpenApiParameter("status", str, description="draft, provisioning, live, failed, deleting, expired, expiring, disabled."),
-            *PAGE,
+            *PAGE_PARAMETERS,
         ],
         responses={200: s.paginated(s.SiteListSerializer), **ERRORS},
     )
     def get(self, request):
         sites = selectors.site_list(search=request.query_params.get("search", ""), status=request.query_params.get("status", ""))
-        paginator = LimitOffsetPagination()
+        paginator = Pages()
         page = paginator.paginate_queryset(sites, request, view=self)
         return paginator.get_paginated_response(s.SiteListSerializer(page, many=True).data)
 
@@ -239,10 +235,10 @@ class BuildList(ApiView):
     actions = {"GET": "view", "POST": "upload_build"}
     parser_classes = [parsers.MultiPartParser]
 
-    @extend_schema(operation_id="builds_list", parameters=PAGE, responses={200: s.paginated(s.BuildSerializer), **ERRORS})
+    @extend_schema(operation_id="builds_list", parameters=PAGE_PARAMETERS, responses={200: s.paginated(s.BuildSerializer), **ERRORS})
     def get(self, request, slug):
         site = site_or_404(slug)
-        paginator = LimitOffsetPagination()
+        paginator = Pages()
         page = paginator.paginate_queryset(selectors.builds_for(site), request, view=self)
         return paginator.get_paginated_response(s.BuildSerializer(page, many=True, context={"site": site}).data)
 
@@ -388,15 +384,12 @@ class DeploymentList(ApiView):
 
     @extend_schema(
         operation_id="deployments_list",
-        parameters=[OpenApiParameter("limit", int, description="How many, newest first (at most 100).")],
+        parameters=[limit_parameter("How many, newest first (default 10).")],
         responses={200: s.DeploymentSerializer(many=True), **ERRORS},
     )
     def get(self, request, slug):
         site = site_or_404(slug, related=())
-        try:
-            limit = min(max(int(request.query_params.get("limit", 10)), 1), 100)
-        except ValueError:
-            raise ApiError("limit is a whole number from 1 to 100.", code="validation_failed") from None
+        limit = whole_number(request, "limit", default=10, minimum=1, maximum=100)
         return Response(s.DeploymentSerializer(selectors.deployments_for(site=site, limit=limit), many=True).data)
 
 
