@@ -28,7 +28,7 @@ from ..services.sites import site_onboard
 from ..views.base import site_or_404
 from . import serializers as s
 from .errors import ApiError
-from .pagination import PAGE_PARAMETERS, Pages, limit_parameter, whole_number
+from .pagination import MAX_LIMIT, PAGE_PARAMETERS, Pages, limit_parameter, whole_number
 
 ERRORS = {code: OpenApiResponse(s.ErrorSerializer) for code in (400, 401, 403, 404)}
 
@@ -389,7 +389,7 @@ class DeploymentList(ApiView):
     )
     def get(self, request, slug):
         site = site_or_404(slug, related=())
-        limit = whole_number(request, "limit", default=10, minimum=1, maximum=100)
+        limit = whole_number(request, "limit", default=10, minimum=1, maximum=MAX_LIMIT)
         return Response(s.DeploymentSerializer(selectors.deployments_for(site=site, limit=limit), many=True).data)
 
 
