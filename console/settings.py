@@ -477,12 +477,17 @@ GATEHOUSE_SHARE_LINKS_MAX_ACTIVE = env.int("GATEHOUSE_SHARE_LINKS_MAX_ACTIVE", d
 GATEHOUSE_API_INLINE_MAX_BYTES = env.int("GATEHOUSE_API_INLINE_MAX_BYTES", default=1024 * 1024)
 # How long a presigned upload address stays valid.
 GATEHOUSE_API_PRESIGN_SECONDS = env.int("GATEHOUSE_API_PRESIGN_SECONDS", default=3600)
+# Requests one API token may make ("<n>/sec|min|hour|day"), counted in Django's
+# cache (per web process with the default local-memory cache); over it, 429
+# with Retry-After. Empty: no limit.
+GATEHOUSE_API_RATE = env.str("GATEHOUSE_API_RATE", default="600/min")
 
 # The REST API: personal tokens only (no session, so no CSRF question), JSON
 # in and out, errors through one handler (sites/api/errors.py).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["sites.api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["sites.api.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["sites.api.throttling.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -492,7 +497,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sites.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sites.api.pagination.Pages",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -501,6 +506,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # What each URL converter matches (a slug outside this pattern, or a negative number, is no address: 404).
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "int": {"type": "integer", "minimum": 0},
+        "str": {"type": "string", "pattern": "^[^/]+$"},
+    },
+    # The error answers every operation can give (sites/api/schema.py), after the enums' own hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sites.api.schema.error_responses_document",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SiteStatusEnum": "sites.models.ProtectedSite.Status",
         "BuildStatusEnum": "sites.models.Build.Status",

@@ -24,8 +24,8 @@ class SiteSerializer(serializers.ModelSerializer):
         fields = [
             "slug", "client", "name", "status", "disabled", "url", "hosts", "distribution_domain", "provider",
             "edge_release", "live_build", "allow_any_user", "emails", "email_domains", "groups_claim", "groups",
-            "public_paths", "spa_mode", "session_lifetime", "not_before", "not_after", "signin_methods",
-            "created_at", "updated_at",
+            "public_paths", "spa_mode", "signin_methods", "session_lifetime", "not_before", "not_after", "created_at",
+            "updated_at",
         ]
 
     def get_url(self, site) -> str | None:
@@ -77,6 +77,12 @@ class SiteCreateSerializer(serializers.Serializer):
     public_paths = _lines()
 
 
+class SiteCreateUploadSerializer(SiteCreateSerializer):
+    """The same fields as a form post (a list as the field repeated), and the first build."""
+
+    build = serializers.FileField(required=False, help_text="The built site as a .zip, index.html at its top level.")
+
+
 class AccessSerializer(serializers.Serializer):
     """Who gets in (a PATCH changes only the fields it names)."""
 
@@ -87,6 +93,10 @@ class AccessSerializer(serializers.Serializer):
     groups_claim = serializers.CharField(max_length=100, required=False, allow_blank=True)
     groups = _lines()
     public_paths = _lines()
+    signin_methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["idp", "email_code"]), required=False, max_length=2,
+        help_text="idp: at the identity provider; email_code: a code e-mailed to the allowed emails and domains.",
+    )
     reason = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
@@ -172,6 +182,27 @@ class DeployAnswer(serializers.Serializer):
     build = BuildSerializer()
     uploads = UploadSerializer(many=True)
     finalise_url = serializers.CharField()
+
+
+_PAGES: dict[type, type] = {}
+
+
+def paginated(item: type) -> type:
+    """The shape of a LimitOffsetPagination page of `item`s (one class per item, for the schema's components)."""
+    if item not in _PAGES:
+        name = item.__name__.removesuffix("Serializer")
+        _PAGES[item] = type(
+            f"Paginated{name}Serializer",
+            (serializers.Serializer,),
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+                "__module__": __name__,
+            },
+        )
+    return _PAGES[item]
 
 
 class ErrorBody(serializers.Serializer):

@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from . import views
+from . import invitations, views
 
 app_name = "api"
 
@@ -23,6 +23,10 @@ urlpatterns = [
     path("v1/sites/<slug:slug>/deploys/<int:build_number>/finalise/", views.DeployFinalise.as_view(), name="deploy_finalise"),
     path("v1/sites/<slug:slug>/deployments/", views.DeploymentList.as_view(), name="deployments"),
     path("v1/deployments/<int:deployment_id>/", views.DeploymentDetail.as_view(), name="deployment"),
+    path("v1/sites/<slug:slug>/invitations/<str:email>/", invitations.InvitationDetail.as_view(), name="invitation"),
+    path(
+        "v1/sites/<slug:slug>/invitations/<str:email>/resend/", invitations.InvitationResend.as_view(), name="invitation_resend"
+    ),
     path("v1/releases/", views.ReleaseList.as_view(), name="releases"),
     path("v1/releases/<int:pk>/", views.ReleaseDetail.as_view(), name="release"),
     # The OpenAPI schema, public (it says what the API takes, nothing about this console's data).

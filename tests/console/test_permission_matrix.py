@@ -123,6 +123,8 @@ URLS: dict[str, Row] = {
     "api:deployment": Row("view", api=True),
     "api:releases": Row("view", api=True),
     "api:release": Row("view", api=True),
+    "api:invitation": Row("invite", get=None, api=True),  # DELETE only
+    "api:invitation_resend": Row("invite", get=None, post=202, api=True),
 }
 
 # The admin: sampled per registered model (its list, one object, its add page).
