@@ -20,7 +20,7 @@ from .fields import LinesField
 from .site_settings import CONFIG_FIELDS, SiteSettingsForm
 
 SIGNIN_CHOICES = [
-    ("idp", "At the identity provider"),
+    ("idp", "At the site's provider (single sign-on)"),
     ("email_code", "With a code sent by e-mail (to the allowed emails and domains only)"),
 ]
 # The edge's complaints about the sign-in and assertion settings, by field.

@@ -25,8 +25,9 @@ class OnboardForm(StagedBuildMixin, ProviderFieldsMixin, SiteSettingsForm):
     signin_choice = forms.ChoiceField(
         label="How viewers sign in", widget=forms.RadioSelect, initial="idp", required=False,
         choices=[
-            ("idp", "At the identity provider"),
-            ("email_code", "With a code sent by e-mail: no identity provider needed"),
+            # No "identity provider" in these labels: the provider menu below is labelled that.
+            ("idp", "At the site's provider (single sign-on)"),
+            ("email_code", "With a code sent by e-mail: no account needed anywhere"),
             ("both", "Either: the edge shows a page where the viewer chooses"),
         ],
         help_text="E-mail codes go to the allowed emails and domains only, from the console's SES sender.",

@@ -96,7 +96,7 @@ def test_choosing_the_email_code_hides_the_provider_section(signed_in):
     page.set_viewport_size(DESKTOP)
     provider = page.get_by_role("group", name="Identity provider", exact=True)
     expect(provider).to_be_visible()
-    page.get_by_label("With a code sent by e-mail: no identity provider needed").check()
+    page.get_by_label("With a code sent by e-mail: no account needed anywhere").check()
     expect(provider).to_be_hidden()
     screenshot(page, "onboard-form-email-code")
     page.get_by_label("Either: the edge shows a page where the viewer chooses").check()
