@@ -243,3 +243,36 @@ def test_s3_refusing_the_inline_upload_for_now_waits_the_full_poll_and_leaves_it
     assert progress.state == "wait" and progress.countdown == 7  # not a 0.2-s loop against a struggling S3
     newest = site.revisions.order_by("-number").first()
     assert newest.upload_status == ConfigRevision.UploadStatus.PENDING and "will retry" in newest.last_error
+
+
+def test_an_upload_the_task_finishes_wakes_the_provision_waiting_only_on_it_and_not_one_waiting_on_cloudfront(
+    aws, site, cloudfront_slow, sent_tasks, django_capture_on_commit_callbacks
+):
+    """Issue 9, scale: when the upload task claimed the revision first, the
+    live step waited its countdown and a broker hop more; the task now sends
+    the waiting provision on as soon as the upload is in S3."""
+    from sites.enqueue import DEPLOYMENT_RUN
+    from sites.services import publishing
+    from sites.tasks import revision_upload_task
+
+    cloudfront_slow(100)
+    deployment = provision(site)
+    assert deployment_run(deployment_id=deployment.pk).state == "wait"
+    newest = site.revisions.order_by("-number").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert revision_upload_task(newest.pk) == "uploaded"
+    assert sent_tasks.of(DEPLOYMENT_RUN) == []  # still waiting on CloudFront: its own poll, no second chain
+
+    cloudfront_slow.deployed()
+    revision = publishing.config_publish(site_id=site.pk, force=True, reason="changed while provisioning")
+    _upload_held_by_the_task(site)
+    assert deployment_run(deployment_id=deployment.pk).state == "wait"
+    # The task that held it gets to S3 (its claim, put back to replay it here).
+    site.revisions.filter(pk=revision.pk).update(upload_status="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert revision_upload_task(revision.pk) == "uploaded"
+    assert sent_tasks.of(DEPLOYMENT_RUN) == [(deployment.pk,)]
+    assert deployment_run(deployment_id=deployment.pk).state == "done"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert revision_upload_task(revision.pk) == "skipped"
+    assert len(sent_tasks.of(DEPLOYMENT_RUN)) == 1  # a finished provision is not woken

@@ -6,9 +6,9 @@ import logging
 
 from django.db import transaction
 
-from ... import aws
+from ... import aws, enqueue
 from ...context import chain
-from ...models import Activity, ConfigRevision, Deployment, EdgeRelease, ProtectedSite
+from ...models import Activity, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
 from .. import publishing
 from .edge_releases import _function_index_with_room, _release_for, _release_push, edge_zip
 from .names import site_bucket_name, site_caller_reference
@@ -17,6 +17,11 @@ from .site_config import _config_step
 from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deployment_create, _finish, _past_deadline, _run, _site
 
 log = logging.getLogger(__name__)
+
+_LIVE_STEP = "Wait until deployed"
+# How the live step's Wait begins when only the config upload is pending
+# (CloudFront, when it is pending too, is named first).
+_WAITING_ON_CONFIG = "waiting: config revision "
 
 
 def site_provision_start(*, site: ProtectedSite, actor=None) -> Deployment:
@@ -52,7 +57,7 @@ def site_provision(deployment: Deployment) -> Progress:
             ("CloudFront distribution", lambda: _distribution_step(site)),
             ("Bucket policy", lambda: _bucket_policy_step(site)),
             ("Config", lambda: _config_step(site, deployment, "distribution created")),
-            ("Wait until deployed", lambda: _live_step(site, deployment)),
+            (_LIVE_STEP, lambda: _live_step(site, deployment)),
         ],
         done,
     )
@@ -179,6 +184,31 @@ def _config_upload_inline(site: ProtectedSite) -> bool:
         log.exception("site %s: inline upload of revision %s failed; left to the upload task", site.slug, newest.pk)
         return True
     return result.outcome == "deferred"  # no config bucket yet: nothing to hurry
+
+
+def provisions_waiting_on_config_wake(*, revision_id: int) -> list[int]:
+    """Run at once the provisions of this revision's site that wait on nothing but its upload; their ids.
+
+    For the upload task, when it uploaded a revision the live step found
+    claimed by it: the waiting run would otherwise look again only after
+    its countdown and a broker hop. A provision still waiting on CloudFront
+    is left to its poll, so no second chain of re-polls starts; a message
+    that meets a run holding the lease, or a finished provision, is skipped
+    (deployment_run's claim), so a duplicate is harmless.
+    """
+    ids = list(
+        DeploymentStep.objects.filter(
+            deployment__site__revisions=revision_id,
+            deployment__kind=Kind.PROVISION,
+            deployment__status=Deployment.Status.RUNNING,
+            name=_LIVE_STEP,
+            status=DeploymentStep.Status.RUNNING,
+            message__startswith=_WAITING_ON_CONFIG,
+        ).values_list("deployment_id", flat=True)
+    )
+    for pk in ids:
+        enqueue.deployment_run_on_commit(pk)
+    return ids
 
 
 def _config_uploaded(site: ProtectedSite) -> str | None:
