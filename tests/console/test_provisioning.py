@@ -276,3 +276,31 @@ def test_an_upload_the_task_finishes_wakes_the_provision_waiting_only_on_it_and_
     with django_capture_on_commit_callbacks(execute=True):
         assert revision_upload_task(revision.pk) == "skipped"
     assert len(sent_tasks.of(DEPLOYMENT_RUN)) == 1  # a finished provision is not woken
+
+
+def test_an_upload_the_task_finishes_while_the_live_step_looks_is_seen_by_the_step_or_wakes_it(aws, site, monkeypatch):
+    """The live step says it waits on the config before it looks the last
+    time: an upload finishing between its first look and its Wait is caught by
+    that last look (and the task's wake would find the message)."""
+    from sites.services.provisioning import provision as module
+    from sites.services.publishing import revision_upload
+
+    deployment = provision(site)
+    looks = []
+    real = module._config_uploaded
+
+    def config_uploaded(site_arg):
+        step = DeploymentStep.objects.filter(deployment=deployment, name="Wait until deployed")
+        looks.append(step.values_list("message", flat=True).first())
+        if len(looks) == 1:  # first look: the task has just claimed it
+            _upload_held_by_the_task(site_arg)
+        found = real(site_arg)
+        if len(looks) == 2:  # the inline try found it held, and so does this look; the task finishes now
+            site_arg.revisions.filter(upload_status="uploading").update(upload_status="pending")
+            newest = site_arg.revisions.order_by("-number").first()
+            assert revision_upload(revision_id=newest.pk).outcome == "uploaded"
+        return found
+
+    monkeypatch.setattr(module, "_config_uploaded", config_uploaded)
+    assert deployment_run(deployment_id=deployment.pk).state == "done"
+    assert len(looks) == 3 and looks[2].startswith("waiting: config revision ")

@@ -153,6 +153,13 @@ def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
         # whichever comes second finds it claimed or uploaded and does nothing.
         busy = _config_upload_inline(site)
         config = _config_uploaded(site)
+        if config and not busy:
+            # Held by the upload task: say so first, then look once more. Either
+            # the task, when done, finds this message and wakes the provision
+            # (provisions_waiting_on_config_wake), or this second look finds it
+            # uploaded; an upload finishing in between is never missed by both.
+            DeploymentStep.objects.filter(deployment=deployment, name=_LIVE_STEP).update(message=f"waiting: {config}")
+            config = _config_uploaded(site)
     if config:
         pending.append(config)
     if pending:
