@@ -238,7 +238,10 @@ def bench_rollout(provider, sizes):
                                        provider=provider, allow_any_user=True, edge_release=old)
                 created = aws.distribution_ensure(caller_reference=f"bench:r{i}", comment=f"bench r{i}",
                                                   bucket_name=f"bench-r{i}", oac_id=oac_id, edge_version_arn=old.version_arn)
-                ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=created["id"], bucket_name=f"bench-r{i}")
+                # As provisioning records them: the distribution and the OAC it was given.
+                ProtectedSite.objects.filter(pk=site.pk).update(
+                    distribution_id=created["id"], bucket_name=f"bench-r{i}", oac_name="gatehouse-oac"
+                )
                 made.append(created["id"])
             ProtectedSite.objects.update(edge_release=old)
             Rollout.objects.all().delete()

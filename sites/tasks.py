@@ -47,7 +47,10 @@ def _chain_forget(task=None, **kwargs):
 def revision_upload_task(revision_id: int) -> str:
     # Idempotent: the claim in the service makes a redelivery a no-op. When
     # the retries run out the revision stays pending for revisions_sweep.
-    return publishing.revision_upload(revision_id=revision_id).outcome
+    result = publishing.revision_upload(revision_id=revision_id)
+    if result.outcome == "uploaded":
+        provisioning.provisions_waiting_on_config_wake(revision_id=revision_id)
+    return result.outcome
 
 
 @shared_task(
