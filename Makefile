@@ -14,15 +14,17 @@ NODE_STAMP := $(OIDC_PROVIDER)/node_modules/.installed
 
 .PHONY: install browser node-deps run worker beat test test-edge test-console bench migrations-check check clean
 
-REQUIREMENTS := requirements.txt requirements-dev.txt requirements-test.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt requirements-test.txt cli/pyproject.toml
 
+# The `gatehouse` CLI (cli/) goes in editable, so .venv/bin/gatehouse runs this checkout's code.
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-deps -e ./cli
 	touch $(STAMP)
 
-install: $(STAMP)  ## Every pinned requirement (runtime, development, tests) in .venv.
+install: $(STAMP)  ## Every pinned requirement (runtime, development, tests) and the gatehouse CLI in .venv.
 
 browser:  ## Debian's Chromium for the Playwright tests (needs root, or install it yourself).
 	@if [ -x /usr/bin/chromium ]; then :; \

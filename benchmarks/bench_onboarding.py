@@ -439,7 +439,7 @@ def bench_onboarding(env, runs, timeout, moto_port):
                   f"{statistics.median(warm):.2f} s median of {len(warm)}")
         print(f"   (site status polled every {POLL * 1000:.0f} ms; "
               f"a step that waits on CloudFront re-enqueues itself in {poll} s, GATEHOUSE_PROVISION_POLL_SECONDS; "
-              "one that waits only on the config upload, in 1 s)")
+              f"one that waits only on the config upload, in {provisioning.provision.UPLOAD_POLL_SECONDS} s)")
 
         print_steps(results[0], "steps of run 1 (first)")
         typical = sorted(results[1:] or results, key=lambda r: r["seconds"])[len(results[1:] or results) // 2]
@@ -482,7 +482,11 @@ def main():
 
         assert Path(settings.DATABASES["default"]["NAME"]).parent == var_dir.resolve(), settings.DATABASES
         call_command("migrate", verbosity=0)
+        from django.contrib.auth.models import Group
+
         staff = get_user_model().objects.create_user("bench-staff", "staff@bench.example", "pw", is_staff=True)
+        # Every console page needs a role (sites/roles.py): staff with none get 403.
+        staff.groups.add(Group.objects.get(name="Operator"))
         print(f"Gatehouse onboarding benchmark; Python {sys.version.split()[0]}; throwaway folder {var_dir}")
         print(f"SQLite file database (WAL), development settings (DEBUG={settings.DEBUG})")
 

@@ -16,7 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-os.environ["DATABASE_URL"] = "sqlite://:memory:"
+# The "dashboard" section runs itself again on a PostgreSQL database of its
+# own (BENCH_SCALE_DATABASE_URL, made and dropped by bench_dashboard); every
+# other figure is on a throwaway in-memory SQLite.
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_SCALE_DATABASE_URL", "sqlite://:memory:")
 os.environ["GATEHOUSE_ENV_FILE"] = os.devnull
 for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(name, None)
@@ -61,12 +64,14 @@ def provider_make():
 def sites_grow(provider, total):
     """Sites s0..s{total-1}, each with a host and a CloudFront domain, and their SiteHost rows."""
     from sites.models import ProtectedSite, SiteHost
+    from sites.services.provisioning.oac import oac_name_for_index
 
     have = ProtectedSite.objects.filter(slug__startswith="s-").count()
     new = [
         ProtectedSite(
             client=f"Client {i // 10}", name=f"Site {i}", slug=f"s-{i}", hosts=[f"s{i}.example"], provider=provider,
             distribution_id=f"E{i:012d}", distribution_domain=f"d{i}.cloudfront.net", status="live",
+            oac_name=oac_name_for_index(i // 100),  # as provisioning shards them (provisioning/oac.py)
             emails=[f"user{j}@client{i}.example" for j in range(20)],
         )
         for i in range(have, total)
@@ -233,7 +238,10 @@ def bench_rollout(provider, sizes):
                                        provider=provider, allow_any_user=True, edge_release=old)
                 created = aws.distribution_ensure(caller_reference=f"bench:r{i}", comment=f"bench r{i}",
                                                   bucket_name=f"bench-r{i}", oac_id=oac_id, edge_version_arn=old.version_arn)
-                ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=created["id"], bucket_name=f"bench-r{i}")
+                # As provisioning records them: the distribution and the OAC it was given.
+                ProtectedSite.objects.filter(pk=site.pk).update(
+                    distribution_id=created["id"], bucket_name=f"bench-r{i}", oac_name="gatehouse-oac"
+                )
                 made.append(created["id"])
             ProtectedSite.objects.update(edge_release=old)
             Rollout.objects.all().delete()
@@ -290,11 +298,85 @@ def bench_pages(provider, sizes):
     ProtectedSite.objects.all().delete()
 
 
+# The server the dashboard figures are measured on; the benchmark makes a
+# database of its own there and drops it afterwards.
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def _dashboard_pages(provider, sizes):
+    """On the database this process runs on: the dashboard's first and last page at each size."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from sites.models import Deployment, ProtectedSite
+    from sites.views.lists import PAGE_SIZE
+
+    print(f"== dashboard on {connection.vendor}: first and deepest page")
+    client, _ = _admin_client()
+    results = {}
+    for total in sizes:
+        sites_grow(provider, total)
+        have = set(Deployment.objects.values_list("site_id", flat=True))
+        Deployment.objects.bulk_create(
+            [Deployment(kind=kind, site_id=pk, site_slug=slug, status="succeeded")
+             for pk, slug in ProtectedSite.objects.values_list("pk", "slug") if pk not in have
+             for kind in ("provision", "build")],
+            batch_size=1000,
+        )
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("ANALYZE")
+        url = reverse("sites:dashboard")
+        last = max(1, -(-total // PAGE_SIZE))
+        for name, query in (("first page", ""), ("deepest page", f"?page={last}")):
+            connection.queries_log.clear()  # a full log (DEBUG keeps 9,000) would count nothing
+            with CaptureQueriesContext(connection) as captured:
+                client.get(url + query)
+            results[(name, total)] = (*_page(client, url + query), len(captured.captured_queries))
+    first_small = results[("first page", sizes[0])][0]
+    for name in ("first page", "deepest page"):
+        t, b, q = results[(name, sizes[1])]
+        line(f"{name} at {sizes[1]} sites, time", t, first_small, base_name=f"first page at {sizes[0]} sites")
+        print(f"   {name} at {sizes[1]} sites: {b / 1024:.1f} KB, {q} queries")
+    t_deep, t_first = results[("deepest page", sizes[1])][0], results[("first page", sizes[1])][0]
+    line(f"deepest page at {sizes[1]} sites against the first", t_deep, t_first, base_name="first page")
+
+
+def bench_dashboard(provider, sizes):
+    """The dashboard's first and deepest page at two sizes, on PostgreSQL (issue 9: deep pages <= 2x the first)."""
+    import subprocess
+    import uuid
+
+    if os.environ.get("BENCH_SCALE_DATABASE_URL"):
+        return _dashboard_pages(provider, sizes)
+    try:
+        import psycopg
+
+        admin = psycopg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1), autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - no server: say so and go on
+        print(f"== dashboard on PostgreSQL: skipped, no server at {POSTGRES_URL} ({type(exc).__name__})")
+        return
+    name = f"gatehouse_bench_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        env = dict(os.environ, BENCH_SCALE_DATABASE_URL=url)
+        subprocess.run(
+            [sys.executable, __file__, "--only", "dashboard", "--small", str(sizes[0]), "--large", str(sizes[1])],
+            env=env, check=True,
+        )
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 SECTIONS = {
     "hosts": bench_hosts,
     "distribution": bench_distribution,
     "rollout": bench_rollout,
     "pages": bench_pages,
+    "dashboard": bench_dashboard,
 }
 
 

@@ -48,6 +48,10 @@ app.conf.beat_schedule = {
         "task": "sites.tasks.providers_refresh_keys",
         "schedule": float(settings.GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS),
     },
+    "webhook-deliveries-purge": {
+        "task": "sites.tasks.webhook_deliveries_purge_task",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 

@@ -349,11 +349,16 @@ GATEHOUSE_SITE_BUCKET_PREFIX = env.str("GATEHOUSE_SITE_BUCKET_PREFIX", default="
 GATEHOUSE_EDGE_FUNCTION_NAME = env.str("GATEHOUSE_EDGE_FUNCTION_NAME", default="gatehouse-edge")
 GATEHOUSE_EDGE_ROLE_NAME = env.str("GATEHOUSE_EDGE_ROLE_NAME", default="gatehouse-edge")
 GATEHOUSE_OAC_NAME = env.str("GATEHOUSE_OAC_NAME", default="gatehouse-oac")
+# Sites whose distributions share one origin access control before the next
+# (GATEHOUSE_OAC_NAME-2, -3, ...) is made: CloudFront's default quota is 100.
+GATEHOUSE_SITES_PER_OAC = env.int("GATEHOUSE_SITES_PER_OAC", default=100)
 
-# Sign-in with an e-mail code: the edge sends the codes through SES v2 in
-# this region from this address (a verified SES identity; the edge role may
-# send from it and nothing else). The code's lifetime and the send limits go
-# into every such site's config (edge_runtime/config.py bounds them).
+# SES: the region every e-mail goes through (the edge's sign-in codes and
+# the console's invitations and reminders). Sign-in with an e-mail code: the
+# edge sends the codes from GATEHOUSE_SES_SENDER (a verified SES identity; the
+# edge role may send from it and nothing else). The code's lifetime and the
+# send limits go into every such site's config (edge_runtime/config.py bounds
+# them).
 GATEHOUSE_SES_SENDER = env.str("GATEHOUSE_SES_SENDER", default="" if PRODUCTION else "sign-in@gatehouse.localhost")
 GATEHOUSE_SES_REGION = env.str("GATEHOUSE_SES_REGION", default=GATEHOUSE_AWS_REGION)
 GATEHOUSE_EMAIL_CODE_LIFETIME = env.int("GATEHOUSE_EMAIL_CODE_LIFETIME", default=600)
@@ -371,6 +376,20 @@ GATEHOUSE_PROVIDER_ALLOW_PRIVATE = env.bool("GATEHOUSE_PROVIDER_ALLOW_PRIVATE", 
 GATEHOUSE_PROVIDER_FETCH_TIMEOUT = env.float("GATEHOUSE_PROVIDER_FETCH_TIMEOUT", default=5.0)
 GATEHOUSE_PROVIDER_FETCH_MAX_BYTES = 512 * 1024
 GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS = env.int("GATEHOUSE_PROVIDER_KEYS_REFRESH_SECONDS", default=3600)
+
+# Webhooks (sites/services/webhooks.py). Deliveries go to public addresses
+# only, through the same guard as provider discovery; loopback (a receiver on
+# this machine) only when this is set, in development and tests, never by
+# default. Each attempt has this many seconds in all; a failed one is retried
+# with a backoff doubling from the first wait up to the longest, this many
+# attempts in all (the first included).
+GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK = env.bool("GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK", default=False)
+GATEHOUSE_WEBHOOK_TIMEOUT = env.float("GATEHOUSE_WEBHOOK_TIMEOUT", default=5.0)
+GATEHOUSE_WEBHOOK_MAX_ATTEMPTS = env.int("GATEHOUSE_WEBHOOK_MAX_ATTEMPTS", default=8)
+GATEHOUSE_WEBHOOK_RETRY_BACKOFF = env.int("GATEHOUSE_WEBHOOK_RETRY_BACKOFF", default=30)
+GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX = env.int("GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX", default=3600)
+# Finished deliveries (and their attempts) are kept this many days in the log.
+GATEHOUSE_WEBHOOK_LOG_DAYS = env.int("GATEHOUSE_WEBHOOK_LOG_DAYS", default=30)
 
 # A revision still pending this long is re-enqueued by the beat sweep; an
 # "uploading" claim older than the lease is taken to be from a dead worker.
@@ -432,8 +451,8 @@ GATEHOUSE_BUILD_MAX_BYTES = env.int("GATEHOUSE_BUILD_MAX_BYTES", default=200 * 1
 # invitations.py, reminders.py) ------------------------------------------------
 # The consultancy's name, in every e-mail the console sends to clients and staff.
 GATEHOUSE_CONSULTANCY_NAME = env.str("GATEHOUSE_CONSULTANCY_NAME", default="Gatehouse")
-# The SES sender of the console's e-mails (a verified identity), sent in
-# GATEHOUSE_SES_REGION (above, shared with the edge's codes).
+# The sender of the console's own e-mails (invitations, reminders): a
+# verified SES identity. They go through SES in GATEHOUSE_SES_REGION (above).
 GATEHOUSE_EMAIL_FROM = env.str("GATEHOUSE_EMAIL_FROM", default="" if PRODUCTION else "demos@gatehouse.localhost")
 # The console's own address, for links in e-mails to staff ("extend access").
 GATEHOUSE_CONSOLE_URL = env.str("GATEHOUSE_CONSOLE_URL", default="" if PRODUCTION else "http://localhost:8000")
@@ -445,6 +464,12 @@ GATEHOUSE_VISITS_RETENTION_DAYS = env.int("GATEHOUSE_VISITS_RETENTION_DAYS", def
 # date): the site's creator and these addresses.
 GATEHOUSE_ACCESS_REMINDER_DAYS = env.int("GATEHOUSE_ACCESS_REMINDER_DAYS", default=3)
 GATEHOUSE_ACCESS_REMINDER_TO = env.list("GATEHOUSE_ACCESS_REMINDER_TO", default=[])
+# Share links (docs/share-links.md): the longest expiry staff may give a link,
+# and how many unrevoked, unexpired links a site may have at once (each is a
+# line of its published config; the edge reads at most
+# edge_runtime.config.MAX_SHARE_LINKS).
+GATEHOUSE_SHARE_LINK_MAX_DAYS = env.int("GATEHOUSE_SHARE_LINK_MAX_DAYS", default=90)
+GATEHOUSE_SHARE_LINKS_MAX_ACTIVE = env.int("GATEHOUSE_SHARE_LINKS_MAX_ACTIVE", default=20)
 
 # Manifest deploys (sites/api/, docs/api.md): a file up to this size is sent
 # through the API; a larger one by a presigned PUT straight to S3, so its
@@ -452,12 +477,17 @@ GATEHOUSE_ACCESS_REMINDER_TO = env.list("GATEHOUSE_ACCESS_REMINDER_TO", default=
 GATEHOUSE_API_INLINE_MAX_BYTES = env.int("GATEHOUSE_API_INLINE_MAX_BYTES", default=1024 * 1024)
 # How long a presigned upload address stays valid.
 GATEHOUSE_API_PRESIGN_SECONDS = env.int("GATEHOUSE_API_PRESIGN_SECONDS", default=3600)
+# Requests one API token may make ("<n>/sec|min|hour|day"), counted in Django's
+# cache (per web process with the default local-memory cache); over it, 429
+# with Retry-After. Empty: no limit.
+GATEHOUSE_API_RATE = env.str("GATEHOUSE_API_RATE", default="600/min")
 
 # The REST API: personal tokens only (no session, so no CSRF question), JSON
 # in and out, errors through one handler (sites/api/errors.py).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["sites.api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["sites.api.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["sites.api.throttling.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -467,7 +497,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sites.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sites.api.pagination.Pages",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -476,6 +506,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # What each URL converter matches (a slug outside this pattern, or a negative number, is no address: 404).
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "int": {"type": "integer", "minimum": 0},
+        "str": {"type": "string", "pattern": "^[^/]+$"},
+    },
+    # The error answers every operation can give (sites/api/schema.py), after the enums' own hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sites.api.schema.error_responses_document",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SiteStatusEnum": "sites.models.ProtectedSite.Status",
         "BuildStatusEnum": "sites.models.Build.Status",

@@ -20,3 +20,8 @@ urlpatterns = [
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("", include("sites.urls")),
 ]
+
+# Errors Django answers before any view runs: JSON under /api/ (sites/api/errors.py), the console's pages elsewhere.
+handler400 = "sites.api.errors.handler400"
+handler404 = "sites.api.errors.handler404"
+handler500 = "sites.api.errors.handler500"

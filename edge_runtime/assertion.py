@@ -2,8 +2,8 @@
 
 A short-lived ES256 JWT the edge adds as the `x-gatehouse-assertion` request
 header on the site's configured path prefixes. A backend verifies it with the
-public key set the edge publishes at /_gatehouse/jwks.json (docs/edge-config.md,
-"Identity assertion").
+public key set the edge publishes at /_gatehouse/jwks.json (docs/email-code.md,
+"The identity assertion for backend origins").
 
 Signing costs a P-256 scalar multiplication (milliseconds in pure Python), so
 it never happens per request: the assertion is minted at sign-in and kept in

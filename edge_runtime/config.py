@@ -89,7 +89,7 @@ RESERVED_GATEHOUSE_PATHS = frozenset(
 # How a viewer may sign in (schema 3): at the site's identity provider, with
 # a code the edge sends by e-mail, or either, chosen on an edge page.
 SIGNIN_METHODS = ("idp", "email_code")
-# E-mail code limits (docs/edge-config.md, "Sign-in with an e-mail code"): the
+# E-mail code limits (docs/email-code.md, "The guessing arithmetic"): the
 # code's lifetime is capped so that 1,000 guesses a second for its whole life
 # stay under one chance in a million against CODE_ALPHABET ** CODE_LENGTH.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
@@ -102,9 +102,18 @@ MIN_ASSERTION_LIFETIME = 60
 MAX_ASSERTION_LIFETIME = 3600
 MAX_ASSERTION_PREFIXES = 20
 MIN_SESSION_LIFETIME = 300
+# Share links (schema 3, docs/share-links.md): bearer links staff hand out.
+# The config carries each active link's public id, the SHA-256 of its secret
+# (never the secret) and its expiry. At most MAX_SHARE_LINKS per site keeps
+# the document, parsed once per cache period, small.
+SHARE_LINK_PREFIX = "/_gatehouse/link/"
+MAX_SHARE_LINKS = 100
+SHARE_LINK_ID_LENGTH = 12
+SHARE_LINK_SECRET_LENGTH = 43  # 32 random bytes in base64url
 MAX_SESSION_LIFETIME = 30 * 24 * 3600
 
 _SITE_ID = (r"[A-Za-z0-9._-]{1,64}\Z")
+_LINK_ID = (r"[A-Za-z0-9_-]{12}\Z")
 _KID = (r"[A-Za-z0-9_-]{1,32}\Z")
 _HOST_NAME = (r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\Z")
 _HEADER_NAME = (r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}\Z")
@@ -506,7 +515,7 @@ def _check_paths(c, paths):
         value = paths.get(key)
         if not _is_clean_path(value) or not value.startswith(GATEHOUSE_PREFIX) or value == GATEHOUSE_PREFIX:
             c.error(f"paths.{key}", "must be a path under /_gatehouse/")
-        elif value in RESERVED_GATEHOUSE_PATHS:
+        elif value in RESERVED_GATEHOUSE_PATHS or value.startswith(SHARE_LINK_PREFIX):
             c.error(f"paths.{key}", f"{value} is answered by the edge itself")
     if paths.get("callback") == paths.get("sign_out"):
         c.error("paths.sign_out", "must differ from the callback path")
@@ -532,7 +541,7 @@ def _check_headers(c, headers):
         c.error("headers", f"at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} characters in all")
 
 
-FIELDS_SINCE.setdefault("config", {}).update(signin_methods=3, email_code=3, identity_assertion=3)
+FIELDS_SINCE.setdefault("config", {}).update(signin_methods=3, email_code=3, identity_assertion=3, share_links=3)
 
 
 def _whole(value, low, high):
@@ -613,6 +622,38 @@ def _check_assertion(c, section):
         c.error("identity_assertion.signing_key", "must be a P-256 private key (base64url of 32 bytes)")
 
 
+def _check_share_links(c, links):
+    where = "share_links"
+    if not isinstance(links, list):
+        c.error(where, "must be a list")
+        return
+    if len(links) > MAX_SHARE_LINKS:
+        c.error(where, f"at most {MAX_SHARE_LINKS} links")
+    seen = set()
+    for index, link in enumerate(links):
+        at = f"{where}[{index}]"
+        if not isinstance(link, dict):
+            c.error(at, "must be an object")
+            continue
+        for key in link:
+            if key not in ("id", "verifier", "expires_at"):
+                c.error(f"{at}.{key}", "is not a known field")
+        link_id = link.get("id")
+        if not isinstance(link_id, str) or not _match(_LINK_ID, link_id):
+            c.error(f"{at}.id", f"must be {SHARE_LINK_ID_LENGTH} of [A-Za-z0-9_-]")
+        elif link_id in seen:
+            c.error(f"{at}.id", "is listed twice")
+        else:
+            seen.add(link_id)
+        verifier = b64url_secret(link.get("verifier"))
+        if verifier is None or len(verifier) != 32:
+            c.error(f"{at}.verifier", "must be the SHA-256 of the link's secret (base64url of 32 bytes)")
+        try:
+            parse_timestamp(link.get("expires_at"))
+        except ValueError:
+            c.error(f"{at}.expires_at", "must be a UTC time like 2026-12-31T23:59:59Z")
+
+
 def validate(doc, *, schema_version=None):
     """Raise ConfigError listing every problem in `doc`.
 
@@ -631,7 +672,7 @@ def validate(doc, *, schema_version=None):
         )
     c = _Checker(version)
     top = ("schema_version", "site", "provider", "session", "access", "paths", "headers")
-    if c.obj(doc, "config", top, ("signin_methods", "email_code", "identity_assertion")):
+    if c.obj(doc, "config", top, ("signin_methods", "email_code", "identity_assertion", "share_links")):
         methods = _check_signin(c, doc)
         _check_site(c, doc.get("site"))
         if "idp" in methods or doc.get("provider") is not None:
@@ -642,6 +683,8 @@ def validate(doc, *, schema_version=None):
         _check_headers(c, doc.get("headers", {}))
         if doc.get("identity_assertion") is not None:
             _check_assertion(c, doc["identity_assertion"])
+        if "share_links" in doc:
+            _check_share_links(c, doc["share_links"])
     if c.errors:
         raise ConfigError(c.errors)
 
@@ -705,6 +748,7 @@ class SiteConfig:
         "assertion",
         "assertion_prefixes",
         "assertion_exact",
+        "share_links",
     )
 
     def __init__(self, doc):
@@ -759,6 +803,11 @@ class SiteConfig:
         listed = assertion["path_prefixes"] if assertion else ()
         self.assertion_exact = frozenset(p for p in listed if not p.endswith("/"))
         self.assertion_prefixes = tuple(p if p.endswith("/") else p + "/" for p in listed)
+        # {link id: (SHA-256 of its secret, expiry in epoch seconds)}.
+        self.share_links = {
+            link["id"]: (b64url_secret(link["verifier"]), parse_timestamp(link["expires_at"]))
+            for link in doc.get("share_links", ())
+        }
 
     @property
     def needs_email(self):

@@ -12,7 +12,7 @@ key for its own purpose) carries the transaction id, the return path, how
 many codes it has sent, the address and an HMAC of the code, and expires
 with the code. Nothing is stored anywhere; what a container remembers
 (sends per address, wrong codes and used transactions) is a bound per
-container, said so in docs/edge-config.md. No GET changes anything but the
+container, said so in docs/email-code.md. No GET changes anything but the
 viewer's own fresh cookie, so a mail scanner opening the site's link from the
 message uses up nothing, and the message holds no link with a secret in it.
 """
@@ -347,10 +347,10 @@ def _deliver(cfg, host, address, code, lifetime):
         f"<strong>{_esc(shown(code))}</strong></p><p>Type it on the sign-in page where you asked for it. "
         f"It works for {minutes} minutes.</p><p>If you did not ask for a code, you can ignore this message.</p>"
     )
-    body = ses.message_body(
-        sender=section["sender"], to=address, subject=f"Your sign-in code for {host}", text=text, html=html
-    )
     try:
+        body = ses.message_body(
+            sender=section["sender"], to=address, subject=f"Your sign-in code for {host}", text=text, html=html
+        )
         ses.send(region=section["region"], body=body, endpoint_url=_endpoint_url())
     except ses.SendError as exc:
         log("email_code_send_failed", site=cfg.site_id, reason=exc.reason)

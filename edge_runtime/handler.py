@@ -13,7 +13,7 @@ import time
 
 from . import paths, responses, tokens
 from .visits import opens_the_site, visit_log
-from .config import is_host_name
+from .config import SHARE_LINK_PREFIX, is_host_name
 
 SESSION_COOKIE = "__Host-gh-session"
 TX_COOKIE_PREFIX = "__Host-gh-tx-"
@@ -253,6 +253,8 @@ def _handle(event, context):
                 value = assertion.for_request(cfg, token, claims, now)
                 request["headers"][ASSERTION_HEADER] = [{"key": "X-Gatehouse-Assertion", "value": value}]
             return request
+        if claims.get("via") == "share_link":
+            return _link_gone(cfg, claims.get("link"), host, "unknown or revoked", [responses.expired_cookie(SESSION_COOKIE)])
         return _refused(cfg, claims, host=host)
     if not _is_navigation(request):
         return responses.json_response(cfg, 401, {"error": "sign_in_required"})
@@ -434,6 +436,11 @@ def proven_email(cfg, claims):
 def allowed(cfg, claims):
     """Does any access rule let this viewer in?"""
     if "via" in claims:
+        if claims["via"] == "share_link":
+            # A share link's session: while its link is listed (not revoked).
+            from .sharelinks import admits as link_admits
+
+            return link_admits(cfg, claims)
         # An e-mail code session: admitted by the listed e-mails and domains
         # only, and only while the site still offers e-mail codes.
         if claims["via"] != "email_code" or cfg.email_code is None:
@@ -599,6 +606,8 @@ def _start_login(cfg, request, host, now, ours, *, return_to=None, retry=None, t
 def _gatehouse_route(cfg, request, host, path, context):
     if path == cfg.callback_path and cfg.uses_idp:
         return _callback(cfg, request, host, context)
+    if path.startswith(SHARE_LINK_PREFIX):
+        return _share_link(cfg, request, host, path)
     if path in (SIGN_IN_PATH, SIGN_IN_CODE_PATH, SIGN_IN_IDP_PATH, JWKS_PATH):
         return _sign_in_route(cfg, request, host, path)
     if path == cfg.sign_out_path:
@@ -614,6 +623,63 @@ def _gatehouse_route(cfg, request, host, path, context):
     if path == SIGNED_OUT_PATH:
         return responses.page(cfg, 200, "Signed out", ["You have signed out of this demo."], link=("/", "Sign in again"))
     return responses.page(cfg, 404, "Not found", ["There is nothing at this address."])
+
+
+def _share_link(cfg, request, host, path):
+    """A share link: a session cookie, then a redirect that takes the token
+    out of the address bar. Nothing is used up (a mail scanner's GET mints
+    a session of its own, as any holder's would), and nothing of the token
+    is logged beyond its public id."""
+    from . import sharelinks
+
+    if request.get("method") not in ("GET", "HEAD"):
+        return responses.page(cfg, 405, "Method not allowed", ["Share links are opened, not posted to."])
+    now = time.time()
+    if not cfg.in_access_window(now):
+        return _outside_window(cfg, now, host, ())
+    link_id, expires, refusal = sharelinks.check(cfg, path, now)
+    if refusal is not None:
+        return _link_gone(cfg, link_id, host, refusal)
+    session = sharelinks.session_claims(cfg, link_id, expires, now)
+    if cfg.assertion is not None:
+        from . import assertion
+
+        session.update(assertion.session_fields(cfg, session, now))
+    visit_log("signed_in", cfg, host=host, claims=session, method=sharelinks.VIA, link=link_id)
+    cookies = [
+        responses.cookie(SESSION_COOKIE, tokens.sign(cfg, tokens.SESSION, session), session["exp"] - int(now)),
+        # An earlier sign-in's id_token must not name someone else at sign-out.
+        responses.expired_cookie(ID_TOKEN_COOKIE, path=cfg.sign_out_path),
+    ]
+    return _no_referrer(responses.redirect(cfg, "/", cookies=cookies))
+
+
+def _link_gone(cfg, link_id, host, refusal, cookies=()):
+    """The small page for a link (or a link's session) that does not admit:
+    malformed, unknown, revoked, tampered with or expired."""
+    from . import sharelinks
+
+    log("share_link_refused", site=cfg.site_id, link=link_id, reason=refusal)
+    visit_log("refused", cfg, host=host, method=sharelinks.VIA, link=link_id, why=[f"share link {refusal}"])
+    if refusal == sharelinks.MALFORMED:
+        page = responses.page(cfg, 400, "This link is not valid", ["Please check that the whole link was copied."])
+    else:
+        # 401, as sign-in failures: a distribution's custom error pages cannot replace it.
+        page = responses.page(
+            cfg,
+            SIGN_IN_FAILED,
+            "This link no longer works",
+            ["It has expired or was withdrawn. Please ask the people who shared it with you for a new one."],
+            cookies=cookies,
+        )
+    return _no_referrer(page)
+
+
+def _no_referrer(response):
+    # The link's token is in this request's address: whatever the site's own
+    # headers say, nothing of it goes on in a Referer.
+    response["headers"]["referrer-policy"] = [{"key": "Referrer-Policy", "value": "no-referrer"}]
+    return response
 
 
 def _sign_in_route(cfg, request, host, path):

@@ -33,8 +33,29 @@ def endpoint(region, endpoint_url=None):
     return (endpoint_url.rstrip("/") if endpoint_url else f"https://email.{region}.amazonaws.com") + PATH
 
 
+def _one_address(value):
+    """Whether `value` is one bare address: printable ASCII, no space, no list or display-name syntax."""
+    return (
+        type(value) is str
+        and 3 <= len(value) <= 254
+        and value.isascii()
+        and value.isprintable()
+        and value.count("@") == 1
+        and not any(ch in value for ch in ' ,;:<>()[]"\\')
+    )
+
+
 def message_body(*, sender, to, subject, text, html):
-    """The SendEmail request body (Simple content: a text part always, with the HTML)."""
+    """The SendEmail request body (Simple content: a text part always, with the HTML).
+
+    Raises SendError for a sender or recipient that is not one bare address,
+    whatever checked it before: SES is never asked to send to a list, a
+    display name or anything with a line break in it.
+    """
+    if not (_one_address(sender) and _one_address(to)):
+        raise SendError("not one plain address")
+    if any(ch in subject for ch in "\r\n"):
+        raise SendError("a line break in the subject")
     return json.dumps(
         {
             "FromEmailAddress": sender,

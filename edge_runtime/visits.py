@@ -11,6 +11,10 @@ region where it ran; the console collects these lines from every region
                    that came from outside the site (a link, a bookmark, the
                    address bar, the sign-in redirect), not a click within it
 
+A share link's ``signed_in`` and ``refused`` lines (``method`` ``share_link``)
+also name the link's public id (``link``), from which the console fills in
+the link's last use.
+
 A line holds the host, the site id, the kind, the method, the subject and
 e-mail address, the reasons and the time; never a token, code or cookie.
 Callers pass claims, not requests, so nothing else can slip in.
@@ -26,13 +30,17 @@ MAX_SUB = 200
 MAX_EMAIL = 320
 MAX_REASON = 200
 MAX_REASONS = 8
+MAX_LINK = 32
 
 
-def visit_log(kind, cfg, *, host, claims=None, method=None, why=None, at=None):
-    """Write one visit line. `claims`: the verified claims or session, if any."""
+def visit_log(kind, cfg, *, host, claims=None, method=None, why=None, at=None, link=None):
+    """Write one visit line. `claims`: the verified claims or session, if any;
+    `link`: a share link's public id (never its secret)."""
     line = {"gatehouse": kind, "visit": VISIT_MARK, "site": cfg.site_id, "host": host}
     if method is not None:
         line["method"] = method
+    if link is not None:
+        line["link"] = str(link)[:MAX_LINK]
     if claims is not None:
         sub = claims.get("sub")
         email = claims.get("email")

@@ -180,7 +180,12 @@ class ProtectedSiteAdmin(ChangeContextMixin, RoleAdmin):
     list_filter = ("status", "disabled", "provider")
     search_fields = ("slug", "client", "name")
     list_select_related = ("provider", "edge_release")
-    readonly_fields = ("status", "bucket_name", "distribution_id", "distribution_domain", "created_by", "created_at")
+    # live_build too: builds go live in the order they were made live
+    # (live_seq), through an upload or the builds page's make-live, never by
+    # picking one here.
+    readonly_fields = (
+        "status", "bucket_name", "distribution_id", "distribution_domain", "live_build", "created_by", "created_at",
+    )
     inlines = [SessionKeyInline]
     actions = ["tear_down", "rotate_session_key", "sign_everyone_out"]
 
@@ -192,6 +197,15 @@ class ProtectedSiteAdmin(ChangeContextMixin, RoleAdmin):
         if not can(request.user, "disable"):
             fields.append("disabled")
         return fields
+
+    def save_model(self, request, obj, form, change):
+        # Only what the form changed: the row was read when this POST arrived,
+        # and a workflow may move it on meanwhile (a build going live, a
+        # distribution's status); a whole-row save would write those back.
+        if change:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
+        else:
+            obj.save()
 
     # Each action is offered only to the roles allowed it (has_<name>_permission).
     def has_teardown_permission(self, request):
@@ -253,9 +267,11 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Build)
-class BuildAdmin(RoleAdmin):
-    add_action = change_action = "upload_build"
-    delete_action = "delete"
+class BuildAdmin(ReadOnlyAdmin):
+    # Read-only like deployments: a build is made by an upload (the builds
+    # page, the API), which gives it its place in the live order and its
+    # files; one added, edited or deleted here would have neither, or leave
+    # the site naming a build that is gone.
     list_display = ("site", "pk", "status", "file_count", "total_bytes", "created_by", "created_at")
     list_filter = ("status",)
     search_fields = ("site__slug",)

@@ -57,7 +57,23 @@ def gatehouse_settings_check(app_configs, **kwargs):
                 id="gatehouse.W001",
             )
         )
+    if production and settings.GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK:
+        errors.append(
+            Warning(
+                "Webhook deliveries may reach loopback addresses (this machine's own services).",
+                hint="Unset GATEHOUSE_WEBHOOK_ALLOW_LOOPBACK: it is for a receiver in development and tests.",
+                id="gatehouse.W020",
+            )
+        )
+    if settings.GATEHOUSE_WEBHOOK_MAX_ATTEMPTS < 1 or settings.GATEHOUSE_WEBHOOK_TIMEOUT <= 0:
+        errors.append(
+            Error(
+                "GATEHOUSE_WEBHOOK_MAX_ATTEMPTS must be at least 1 and GATEHOUSE_WEBHOOK_TIMEOUT above 0.",
+                id="gatehouse.E020",
+            )
+        )
     errors += _broker_problems(production)
+    errors += _share_link_problems()
     if production and "*" in settings.ALLOWED_HOSTS:
         errors.append(
             Error(
@@ -115,3 +131,19 @@ def _broker_problems(production):
             )
         ]
     return []
+
+
+def _share_link_problems():
+    from edge_runtime.config import MAX_SHARE_LINKS
+
+    errors = []
+    if not 1 <= settings.GATEHOUSE_SHARE_LINKS_MAX_ACTIVE <= MAX_SHARE_LINKS:
+        errors.append(
+            Error(
+                f"GATEHOUSE_SHARE_LINKS_MAX_ACTIVE must be from 1 to {MAX_SHARE_LINKS} (the edge reads no more).",
+                id="gatehouse.E030",
+            )
+        )
+    if settings.GATEHOUSE_SHARE_LINK_MAX_DAYS < 1:
+        errors.append(Error("GATEHOUSE_SHARE_LINK_MAX_DAYS must be at least 1.", id="gatehouse.E031"))
+    return errors

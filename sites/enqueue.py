@@ -18,7 +18,8 @@ REVISION_UPLOAD = "sites.tasks.revision_upload_task"
 CONFIG_PUBLISH = "sites.tasks.config_publish_task"
 ROLLOUT_ADVANCE = "sites.tasks.rollout_advance_task"
 INVITATION_SEND = "sites.tasks.invitation_send_task"
-TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH, ROLLOUT_ADVANCE, INVITATION_SEND)
+WEBHOOK_DELIVER = "sites.tasks.webhook_deliver_task"
+TASK_NAMES = (DEPLOYMENT_RUN, REVISION_UPLOAD, CONFIG_PUBLISH, ROLLOUT_ADVANCE, INVITATION_SEND, WEBHOOK_DELIVER)
 
 
 def task_send(name: str, *args, **options) -> None:
@@ -66,3 +67,11 @@ def rollout_advance(rollout_id: int) -> None:
 
 def invitation_send_on_commit(invitation_id: int) -> None:
     task_send_on_commit(INVITATION_SEND, invitation_id)
+
+
+def webhook_deliver(delivery_id: int) -> None:
+    task_send(WEBHOOK_DELIVER, delivery_id)
+
+
+def webhook_deliver_on_commit(delivery_id: int) -> None:
+    task_send_on_commit(WEBHOOK_DELIVER, delivery_id)

@@ -45,7 +45,14 @@ def invitation_message(*, site: ProtectedSite, email: str) -> EmailMessage:
         to=email,
         subject=f"{consultancy} shared a demo with you: {site.name}",
         template="invitation",
-        context={"site": site, "email": email, "address": site_address(site), "provider": site.provider.name},
+        context={
+            "site": site,
+            "email": email,
+            "address": site_address(site),
+            "provider": site.provider.name if site.provider is not None and site.signs_in_with_idp else "",
+            "email_code": site.signs_in_with_email_code,
+            "code_minutes": max(1, settings.GATEHOUSE_EMAIL_CODE_LIFETIME // 60),
+        },
     )
 
 

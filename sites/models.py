@@ -186,7 +186,8 @@ class ProtectedSite(models.Model):
     )
     hosts = models.JSONField(default=_list, blank=True, help_text="Custom host names, lower-case, no port.")
     acm_certificate_arn = models.CharField(max_length=256, blank=True)
-    provider = models.ForeignKey(IdentityProvider, on_delete=models.PROTECT, related_name="sites")
+    # None for a site whose viewers sign in by e-mail code only (signin_methods without "idp").
+    provider = models.ForeignKey(IdentityProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="sites")
 
     allow_any_user = models.BooleanField(default=False)
     emails = models.JSONField(default=_list, blank=True)
@@ -217,6 +218,9 @@ class ProtectedSite(models.Model):
     bucket_name = models.CharField(max_length=63, blank=True)
     distribution_id = models.CharField(max_length=32, blank=True)
     distribution_domain = models.CharField(max_length=253, blank=True)
+    # The origin access control the distribution reads the bucket with: at
+    # most GATEHOUSE_SITES_PER_OAC sites share one (provisioning/oac.py).
+    oac_name = models.CharField(max_length=64, blank=True, editable=False)
     live_build = models.ForeignKey("Build", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Builds go live in the order they were made live, not the order their
     # uploads finish: every "make this live" (an upload, the make-live
@@ -270,6 +274,7 @@ class ProtectedSite(models.Model):
             errors["signin_methods"] = "Choose the identity provider, an e-mail code, or both."
         else:
             self.signin_methods = [m for m in SIGNIN_METHODS if m in methods]
+            errors.update(self._signin_errors())
         if errors:
             raise ValidationError(errors)
 
@@ -286,6 +291,34 @@ class ProtectedSite(models.Model):
             super().save(*args, **kwargs)
             if update_fields is None or {"hosts", "distribution_domain"} & set(update_fields):
                 self.site_hosts_sync()
+
+    def _signin_errors(self) -> dict:
+        """What the chosen sign-in methods lack, by field (the edge would refuse the config)."""
+        errors = {}
+        if "idp" in self.signin_methods and self.provider_id is None:
+            errors["provider"] = (
+                "Signing in at the identity provider needs a provider: choose one, or let viewers sign in "
+                "with an e-mail code only."
+            )
+        if "email_code" in self.signin_methods:
+            if not (self.emails or self.email_domains):
+                errors["emails"] = (
+                    "E-mail codes go to the allowed emails and domains only: list at least one "
+                    "(“anyone who signs in” does not apply to them)."
+                )
+            if not settings.GATEHOUSE_SES_SENDER:
+                errors["signin_methods"] = (
+                    "E-mail codes need a sender: set GATEHOUSE_SES_SENDER (a verified SES identity)."
+                )
+        return errors
+
+    @property
+    def signs_in_with_idp(self) -> bool:
+        return "idp" in (self.signin_methods or ["idp"])
+
+    @property
+    def signs_in_with_email_code(self) -> bool:
+        return "email_code" in (self.signin_methods or [])
 
     def site_hosts_sync(self) -> None:
         """Make the SiteHost rows match config_hosts (call inside a transaction).
@@ -832,6 +865,9 @@ class Invitation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     message_id = models.CharField(max_length=128, blank=True)
+    # The invitee's first sign-in or session seen in the visits: the claim
+    # that sends the "first visit" webhook event once.
+    first_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["email"]
@@ -847,6 +883,9 @@ class AccessReminder(models.Model):
     site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="access_reminders")
     not_after = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the "access ending soon" webhook event: once per end date,
+    # whether or not the e-mail went (a failed e-mail is tried again).
+    event_emitted_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
 
@@ -929,3 +968,156 @@ class ApiToken(models.Model):
         if self.revoked_at:
             return "revoked"
         return "expired" if self.expires_at <= timezone.now() else "active"
+
+
+class WebhookEndpoint(models.Model):
+    """Where the console sends its events: a Standard Webhooks receiver, or a Slack incoming webhook.
+
+    The URL is kept encrypted: a Slack incoming-webhook URL is itself the
+    secret, and receivers often put a token in theirs. A standard endpoint's
+    signing secret (whsec_<base64>) is encrypted too, since signing needs it
+    back; it is shown once, when the endpoint is made.
+    """
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard Webhooks (signed JSON)"
+        SLACK = "slack", "Slack incoming webhook"
+
+    class Event(models.TextChoices):
+        DEPLOYMENT_STARTED = "deployment.started", "Deployment started"
+        DEPLOYMENT_SUCCEEDED = "deployment.succeeded", "Deployment succeeded"
+        DEPLOYMENT_FAILED = "deployment.failed", "Deployment failed"
+        BUILD_LIVE = "build.live", "Build live"
+        ACCESS_ENDING = "access.ending_soon", "Access ending soon"
+        INVITEE_FIRST_VISIT = "invitee.first_visit", "First visit by an invitee"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STANDARD)
+    url_encrypted = models.TextField(editable=False)
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=_list)
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.url_display}"
+
+    @property
+    def url(self) -> str:
+        return secret_decrypt(self.url_encrypted) if self.url_encrypted else ""
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.url_encrypted = secret_encrypt(value)
+
+    @property
+    def url_display(self) -> str:
+        """A standard endpoint's URL without its query; a Slack URL masked, its secret path hidden."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        if self.kind == self.Kind.SLACK:
+            return f"{parts.scheme}://{parts.netloc}/…{parts.path[-4:]}" if len(parts.path) > 12 else f"{parts.scheme}://{parts.netloc}/…"
+        return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+    @property
+    def secret(self) -> str:
+        return secret_decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = secret_encrypt(value) if value else ""
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and event_type in (self.events or [])
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint; its attempts are WebhookAttempt rows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        RETRYING = "retrying"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The Standard Webhooks message id (webhook-id): the same on every attempt
+    # and redelivery, so a receiver can drop a message it already handled.
+    message_id = models.CharField(max_length=40, unique=True, editable=False)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField(default=_dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a worker takes it up; a claim older than the lease is a dead worker's.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.event_type} to endpoint {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One request of a delivery, and what the receiver answered."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self):
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.response_code or self.error}"
+
+
+class ShareLink(models.Model):
+    """A bearer link to a site: `/_gatehouse/link/<public_id>.<secret>`.
+
+    Only the secret's SHA-256 is kept (256 random bits: a fast hash is enough,
+    there is nothing to guess); it is also what the published config carries
+    for the edge. The whole link is shown once, when it is made.
+    """
+
+    site = models.ForeignKey(ProtectedSite, on_delete=models.CASCADE, related_name="share_links")
+    label = models.CharField(max_length=100)
+    public_id = models.CharField(max_length=12, unique=True, editable=False)
+    secret_sha256 = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["site", "revoked_at", "expires_at"])]
+
+    def __str__(self):
+        return f"share link '{self.label}' to {self.site_id}"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "active"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == "active"

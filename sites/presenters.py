@@ -34,9 +34,21 @@ SETTING_NAMES = {
     "not_after": "access end",
     "public_paths": "public paths",
     "spa_mode": "single-page app mode",
+    "signin_methods": "sign-in methods",
+    "provider": "identity provider",
     "disabled": "on/off switch",
     "live_build_id": "live build",
 }
+
+def signin_methods_text(site: ProtectedSite) -> str:
+    """How the site's viewers sign in, as staff read it on the site page."""
+    provider = site.provider.name if site.provider is not None else "its identity provider (none chosen)"
+    if site.signs_in_with_idp and site.signs_in_with_email_code:
+        return f"At {provider} or with a code sent by e-mail; the viewer chooses on the edge's page"
+    if site.signs_in_with_email_code:
+        return "With a code sent by e-mail (no identity provider)"
+    return f"At {provider}"
+
 
 BUILD_RE = re.compile(r"\bbuild (\d+)\b")
 REVISION_RE = re.compile(r"^revision (\d+): (.*)$", re.S)
@@ -187,6 +199,14 @@ SENTENCES = {
     "session_key.rotate": ("{who} rotated the session key of {site}", False),
     "session_key.revoke": ("{who} signed everyone out of {site}", False),
     "site.teardown": ("{who} started deleting {site}", True),
+    "webhook.create": ("{who} added a webhook endpoint", True),
+    "webhook.update": ("{who} changed a webhook endpoint", True),
+    "webhook.disable": ("{who} disabled a webhook endpoint", True),
+    "webhook.enable": ("{who} enabled a webhook endpoint", True),
+    "webhook.delete": ("{who} deleted a webhook endpoint", True),
+    "webhook.redeliver": ("{who} redelivered a webhook event", True),
+    "share_link.create": ("{who} made a share link to {site}", True),
+    "share_link.revoke": ("{who} revoked a share link to {site}", True),
 }
 
 

@@ -6,17 +6,19 @@ secret is `{"$secret": "sha256:<hmac>"}`; what it uploads is the redacted form
 with the secrets put back, checked against the fingerprints.
 """
 
+import base64
 import hashlib
 import json
 from datetime import UTC
 
 from django.conf import settings
+from django.utils import timezone
 
 from edge_runtime import config as edge_config
 
 from . import presets
 from .crypto import secret_fingerprint, secret_fingerprints
-from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite
+from .models import CALLBACK_PATH, SIGN_OUT_PATH, ProtectedSite, ShareLink
 
 SECRET_MARKER = "$secret"
 
@@ -50,10 +52,28 @@ def site_config_render(site: ProtectedSite) -> dict:
     keys = list(site.session_keys.filter(retired_at=None).order_by("-created_at", "-pk"))
     doc = config_document(
         site, provider=site.provider, keys=[(key.kid, key.secret) for key in keys], build=site.live_build,
-        hosts=site.config_hosts,
+        hosts=site.config_hosts, share_links=active_share_links(site),
     )
     edge_config.validate(doc, schema_version=site.schema_version)
     return doc
+
+
+def active_share_links(site: ProtectedSite) -> list[ShareLink]:
+    """The links the edge should accept now: not revoked, not expired (one query)."""
+    if not site.pk:
+        return []
+    return list(
+        ShareLink.objects.filter(site=site, revoked_at=None, expires_at__gt=timezone.now())
+        .only("public_id", "secret_sha256", "expires_at")
+        .order_by("expires_at", "public_id")
+    )
+
+
+def share_link_entry(link: ShareLink) -> dict:
+    """A link as the config lists it: its public id, the SHA-256 of its secret
+    (what the console stores too; never the secret) and its expiry."""
+    verifier = base64.urlsafe_b64encode(bytes.fromhex(link.secret_sha256)).rstrip(b"=").decode("ascii")
+    return {"id": link.public_id, "verifier": verifier, "expires_at": _timestamp(link.expires_at)}
 
 
 # What a site only has once it is saved (its first session key) or
@@ -79,17 +99,46 @@ def candidate_config_render(site: ProtectedSite, *, provider) -> dict:
         hosts = [*hosts, _STAND_IN_DISTRIBUTION_DOMAIN]
     doc = config_document(
         site, provider=provider, keys=[(key.kid, key.secret) for key in keys] or [_STAND_IN_KEY],
-        build=site.live_build if site.live_build_id else None, hosts=hosts,
+        build=site.live_build if site.live_build_id else None, hosts=hosts, share_links=active_share_links(site),
     )
     edge_config.validate(doc, schema_version=site.schema_version)
     return doc
 
 
-def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]], build, hosts: list[str]) -> dict:
+def _provider_section(provider) -> dict | None:
+    if provider is None:
+        return None
+    method = provider.token_endpoint_auth_method
+    return {
+        "issuer": provider.issuer,
+        "authorization_endpoint": provider.authorization_endpoint,
+        "token_endpoint": provider.token_endpoint,
+        "userinfo_endpoint": _or_none(provider.userinfo_endpoint),
+        "end_session_endpoint": _or_none(provider.end_session_endpoint),
+        "jwks_uri": _or_none(provider.jwks_uri),
+        "client_id": provider.client_id,
+        # A public client's stored secret is not sent anywhere.
+        "client_secret": (provider.client_secret or None) if method != "none" else None,
+        "token_endpoint_auth_method": method,
+        "scopes": list(provider.scopes),
+        "authorize_params": dict(provider.authorize_params or {}),
+        "jwks": provider.jwks or {"keys": []},
+        "id_token_algs": list(provider.id_token_algs),
+        "tenant_id": provider.config_tenant_id,
+        "email_proof": presets.email_proof(provider.preset),
+    }
+
+
+def config_document(
+    site: ProtectedSite, *, provider, keys: list[tuple[str, str]], build, hosts: list[str], share_links=(),
+) -> dict:
     """The config document for `site` with these related rows, not yet
-    validated; `keys` are (kid, secret), newest first. Reads only what it is
-    given and the site's own fields."""
-    method = provider.token_endpoint_auth_method if provider is not None else None
+    validated; `keys` are (kid, secret), newest first; `share_links` the
+    active ShareLink rows. Reads only what it is given and the site's own fields."""
+    methods = list(site.signin_methods or ["idp"])
+    if "idp" not in methods:
+        # The edge reads no provider for an e-mail-code-only site (and the site may have none).
+        provider = None
     doc = {
         "schema_version": site.schema_version,
         "site": {
@@ -100,24 +149,7 @@ def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]
             "build": {"id": build.config_id, "prefix": build.prefix} if build else None,
             "spa": site.spa_mode,
         },
-        "provider": {
-            "issuer": provider.issuer,
-            "authorization_endpoint": provider.authorization_endpoint,
-            "token_endpoint": provider.token_endpoint,
-            "userinfo_endpoint": _or_none(provider.userinfo_endpoint),
-            "end_session_endpoint": _or_none(provider.end_session_endpoint),
-            "jwks_uri": _or_none(provider.jwks_uri),
-            "client_id": provider.client_id,
-            # A public client's stored secret is not sent anywhere.
-            "client_secret": (provider.client_secret or None) if method != "none" else None,
-            "token_endpoint_auth_method": method,
-            "scopes": list(provider.scopes),
-            "authorize_params": dict(provider.authorize_params or {}),
-            "jwks": provider.jwks or {"keys": []},
-            "id_token_algs": list(provider.id_token_algs),
-            "tenant_id": provider.config_tenant_id,
-            "email_proof": presets.email_proof(provider.preset),
-        },
+        "provider": _provider_section(provider),
         "session": {
             "lifetime_seconds": site.session_lifetime,
             "current_kid": keys[0][0] if keys else None,
@@ -141,12 +173,8 @@ def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]
     }
     # Only when they say something, so the configs of sites that never use
     # them stay byte for byte what they were.
-    methods = list(site.signin_methods or ["idp"])
     if methods != ["idp"]:
         doc["signin_methods"] = methods
-    if "idp" not in methods:
-        # The edge reads no provider for an e-mail-code-only site.
-        doc["provider"] = None
     if "email_code" in methods:
         doc["email_code"] = {
             "sender": settings.GATEHOUSE_SES_SENDER,
@@ -162,10 +190,12 @@ def config_document(site: ProtectedSite, *, provider, keys: list[tuple[str, str]
             "kid": site.assertion_kid or _STAND_IN_ASSERTION[0],
             "signing_key": site.assertion_key or _STAND_IN_ASSERTION[1],
         }
-    if doc["provider"] is not None and provider.sends_authorization_response_iss:
+    if provider is not None and provider.sends_authorization_response_iss:
         doc["provider"]["authorization_response_iss_parameter_supported"] = True
     if site.sessions_revoked_at:
         doc["session"]["revoked_at"] = _timestamp(site.sessions_revoked_at)
+    if share_links:
+        doc["share_links"] = [share_link_entry(link) for link in share_links]
     # A site on an older edge release gets the fields that release reads.
     return edge_config.for_schema(doc, site.schema_version)
 
@@ -181,7 +211,7 @@ def sha256_hex(data: bytes) -> str:
 
 def _secret_slots(doc: dict):
     """(container, key) of every secret in a config document."""
-    provider = doc.get("provider", {})
+    provider = doc.get("provider") or {}
     if provider.get("client_secret") is not None:
         yield provider, "client_secret"
     keys = doc.get("session", {}).get("keys", {})
@@ -230,7 +260,7 @@ def config_inject(redacted: dict, secrets: list[str]) -> dict:
 def site_secrets(site: ProtectedSite) -> list[str]:
     """Every secret a site's config may carry right now."""
     values = [key.secret for key in site.session_keys.filter(retired_at=None)]
-    if site.provider.has_client_secret:
+    if site.provider is not None and site.provider.has_client_secret:
         values.append(site.provider.client_secret)
     if site.assertion_key:
         values.append(site.assertion_key)

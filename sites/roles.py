@@ -158,7 +158,7 @@ ROLE_SUMMARIES = {
     OPERATOR: "onboard sites, upload builds and make them live, edit access rules, restore revisions, "
     "redeploy, extend access and invite people",
     ADMIN: "do everything an operator does, and delete sites, sign everyone out, disable and enable sites, "
-    "manage identity providers and edge releases, and roll releases out",
+    "manage identity providers, edge releases and webhooks, and roll releases out",
 }
 
 

@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Sub
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .models import Activity, ApiToken, Build, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite, ShareLink
 from .rendering import SECRET_MARKER
 
 # Access that ends within this is flagged on the dashboard.
@@ -29,20 +29,15 @@ def expiry_state(site: ProtectedSite, now=None) -> str:
 
 
 def site_list(*, search: str = "", status: str = "", client: str = ""):
-    """Sites for the dashboard with their last deployment, in one query."""
-    last = Deployment.objects.filter(site=OuterRef("pk")).order_by("-created_at", "-pk")
-    sites = (
-        ProtectedSite.objects.select_related("provider", "edge_release")
-        .annotate(
-            last_deployment_kind=Subquery(last.values("kind")[:1]),
-            last_deployment_status=Subquery(last.values("status")[:1]),
-            last_deployment_at=Subquery(last.values("created_at")[:1]),
-            hosts_text=Cast("hosts", TextField()),
-        )
-        .order_by("client", "name")
-    )
+    """Sites for the dashboard, filtered, in a stable order; nothing computed per row.
+
+    The last deployment is added to one page's rows by sites_last_deployment:
+    a subquery in this query's SELECT would run, on PostgreSQL, for every row
+    an OFFSET skips too, so the deepest page cost three subplans per site.
+    """
+    sites = ProtectedSite.objects.select_related("provider", "edge_release").order_by("client", "name", "pk")
     if search:
-        sites = sites.filter(
+        sites = sites.annotate(hosts_text=Cast("hosts", TextField())).filter(
             Q(client__icontains=search)
             | Q(name__icontains=search)
             | Q(slug__icontains=search)
@@ -63,8 +58,28 @@ def site_list(*, search: str = "", status: str = "", client: str = ""):
     return sites
 
 
-def client_names() -> list[str]:
-    return list(ProtectedSite.objects.order_by("client").values_list("client", flat=True).distinct())
+def sites_last_deployment(sites) -> list[ProtectedSite]:
+    """One page of sites, each with last_deployment_kind, _status and _at (None: none yet); one query."""
+    sites = list(sites)
+    if not sites:
+        return sites
+    last = Deployment.objects.filter(site=OuterRef("pk")).order_by("-created_at", "-pk")
+    found = {
+        row["pk"]: row
+        for row in ProtectedSite.objects.filter(pk__in=[site.pk for site in sites])
+        .annotate(
+            last_kind=Subquery(last.values("kind")[:1]),
+            last_status=Subquery(last.values("status")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+        )
+        .values("pk", "last_kind", "last_status", "last_at")
+    }
+    for site in sites:
+        row = found.get(site.pk, {})
+        site.last_deployment_kind = row.get("last_kind")
+        site.last_deployment_status = row.get("last_status")
+        site.last_deployment_at = row.get("last_at")
+    return sites
 
 
 def deployments_for(*, site: ProtectedSite | None = None, release: EdgeRelease | None = None, limit: int = 10):
@@ -249,7 +264,21 @@ def visitors_for(site: ProtectedSite) -> list[Visitor]:
     methods = {}
     for email, subject, method in seen.exclude(method="").values_list("email", "subject", "method").distinct():
         methods.setdefault((email, subject), []).append(method)
-    return [Visitor(**row, methods=sorted(methods.get((row["email"], row["subject"]), []))) for row in rows]
+    visitors = [Visitor(**row, methods=sorted(methods.get((row["email"], row["subject"]), []))) for row in rows]
+    _name_share_links(site, visitors)
+    return visitors
+
+
+def _name_share_links(site: ProtectedSite, visitors) -> None:
+    """A share link's sessions (subject "share-link:<id>") named by the link's label (one query, only if any)."""
+    prefix = "share-link:"
+    if not any(v.subject.startswith(prefix) and not v.email for v in visitors):
+        return
+    labels = dict(ShareLink.objects.filter(site=site).values_list("public_id", "label"))
+    for visitor in visitors:
+        label = labels.get(visitor.subject.removeprefix(prefix)) if visitor.subject.startswith(prefix) else None
+        if label is not None and not visitor.email:
+            visitor.subject = f"share link “{label}”"
 
 
 def refusals_for(site: ProtectedSite, limit: int = REFUSALS_SHOWN):
@@ -305,3 +334,27 @@ def site_blob_hashes(site: ProtectedSite, hashes) -> set[str]:
     from .models import SiteBlob
 
     return set(SiteBlob.objects.filter(site=site, sha256__in=list(hashes)).values_list("sha256", flat=True))
+
+
+def webhook_endpoints():
+    """The webhooks page: every endpoint with its delivery counts; one query."""
+    from .models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.annotate(
+        delivered=Count("deliveries", filter=Q(deliveries__status="succeeded")),
+        failed=Count("deliveries", filter=Q(deliveries__status="failed")),
+        last_delivery_at=Max("deliveries__created_at"),
+    ).order_by("-created_at", "-pk")
+
+
+WEBHOOK_DELIVERIES_SHOWN = 100
+
+
+def webhook_deliveries_for(endpoint):
+    """An endpoint's newest deliveries with their attempts; two queries."""
+    return list(endpoint.deliveries.prefetch_related("attempt_rows").order_by("-created_at", "-pk")[:WEBHOOK_DELIVERIES_SHOWN])
+
+
+def share_links_for(site: ProtectedSite):
+    """The site's share links, newest first, with who made them (one query)."""
+    return list(ShareLink.objects.filter(site=site).select_related("created_by").order_by("-created_at", "-pk"))

@@ -6,12 +6,13 @@ background work names the task in sites.enqueue.
 
 from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from . import aws
 from .context import CHAIN_HEADER, chain_adopt
 from .services import providers as provider_services
-from .services import edge_logs, invitations, provisioning, publishing, reminders, staged_uploads, visits
+from .services import edge_logs, invitations, provisioning, publishing, reminders, staged_uploads, visits, webhook_delivery, webhooks
 
 
 @signals.task_prerun.connect(dispatch_uid="gatehouse.chain_from_message")
@@ -46,7 +47,10 @@ def _chain_forget(task=None, **kwargs):
 def revision_upload_task(revision_id: int) -> str:
     # Idempotent: the claim in the service makes a redelivery a no-op. When
     # the retries run out the revision stays pending for revisions_sweep.
-    return publishing.revision_upload(revision_id=revision_id).outcome
+    result = publishing.revision_upload(revision_id=revision_id)
+    if result.outcome == "uploaded":
+        provisioning.provisions_waiting_on_config_wake(revision_id=revision_id)
+    return result.outcome
 
 
 @shared_task(
@@ -221,3 +225,27 @@ def visits_purge_task() -> int:
 def access_reminders_task() -> int:
     # Idempotent: one reminder per site per end date (the AccessReminder claim).
     return reminders.access_reminders_send()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    # Idempotent: the claim (a conditional UPDATE) skips a delivery already
+    # being sent or finished; a receiver drops a repeat by its webhook-id.
+    reject_on_worker_lost=True,
+    autoretry_for=(webhook_delivery.DeliveryFailed,),
+    retry_backoff=settings.GATEHOUSE_WEBHOOK_RETRY_BACKOFF,
+    retry_backoff_max=settings.GATEHOUSE_WEBHOOK_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=max(settings.GATEHOUSE_WEBHOOK_MAX_ATTEMPTS - 1, 0),
+    soft_time_limit=60,
+    time_limit=90,
+)
+def webhook_deliver_task(self, delivery_id: int) -> str:
+    """One attempt at a webhook delivery; a failed one is retried with backoff until the last."""
+    return webhook_delivery.delivery_attempt(delivery_id=delivery_id, final=self.request.retries >= self.max_retries)
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def webhook_deliveries_purge_task() -> int:
+    return webhooks.webhook_deliveries_purge()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import history, lists, onboard, people, releases, site, tokens
+from .views import history, lists, onboard, people, releases, share_links, site, tokens, webhooks
 
 app_name = "sites"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("sites/<slug:slug>/invitations/", people.invitations_add, name="invitations_add"),
     path("sites/<slug:slug>/invitations/<int:invitation_id>/resend/", people.invitation_resend, name="invitation_resend"),
     path("sites/<slug:slug>/invitations/<int:invitation_id>/remove/", people.invitation_remove, name="invitation_remove"),
+    path("sites/<slug:slug>/share-links/", share_links.share_link_add, name="share_link_add"),
+    path("sites/<slug:slug>/share-links/<int:link_id>/revoke/", share_links.share_link_revoke_view, name="share_link_revoke"),
     path("sites/<slug:slug>/history/", history.site_history, name="history"),
     path("sites/<slug:slug>/history/<int:number>/restore/", history.revision_restore_view, name="revision_restore"),
     path(
@@ -35,6 +37,14 @@ urlpatterns = [
     ),
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/revoke/", tokens.token_revoke_view, name="token_revoke"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/new/", webhooks.webhook_new, name="webhook_new"),
+    path("webhooks/<int:endpoint_id>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<int:endpoint_id>/edit/", webhooks.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:endpoint_id>/disable/", webhooks.webhook_disable, name="webhook_disable"),
+    path("webhooks/<int:endpoint_id>/enable/", webhooks.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path("webhooks/deliveries/<int:delivery_id>/redeliver/", webhooks.webhook_redeliver, name="webhook_redeliver"),
     path("releases/", releases.releases, name="releases"),
     path("releases/publish/", releases.release_publish, name="release_publish"),
     path("releases/<int:pk>/", releases.release_detail, name="release"),

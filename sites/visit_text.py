@@ -26,6 +26,10 @@ _REASONS = [
     (r"group rule: none of (\d+) groups in (\S+) is allowed", "None of the viewer's groups ({0} in “{1}”) is allowed."),
     (r"before the access window.*", "The demo was not open yet."),
     (r"after the access window.*", "The demo's access had ended."),
+    (r"share link unknown or revoked", "The share link was revoked (or never existed)."),
+    (r"share link expired", "The share link had expired."),
+    (r"share link secret does not match", "The share link had been altered: its secret did not match."),
+    (r"share link malformed", "The share link was incomplete or malformed."),
 ]
 _COMPILED = [(re.compile(pattern + r"$"), sentence) for pattern, sentence in _REASONS]
 

@@ -112,8 +112,18 @@
   }
   document.addEventListener("change", function (event) {
     if (event.target.id === "id_provider_preset" || event.target.id === "id_provider_choice") followPreset();
+    if (event.target.name === "signin_choice") followSigninChoice();
   });
   followPreset();
+
+  // Onboarding: the provider section only matters when viewers sign in there.
+  function followSigninChoice() {
+    var chosen = document.querySelector("input[name='signin_choice']:checked");
+    document.querySelectorAll("[data-provider-section]").forEach(function (el) {
+      el.hidden = !!chosen && chosen.value === "email_code";
+    });
+  }
+  followSigninChoice();
 
   // The error summary: its links move focus to the field (a fragment only scrolls).
   document.addEventListener("click", function (event) {

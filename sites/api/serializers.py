@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import Build, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from ..forms.people import MAX_ADDRESSES
+from ..models import Build, Deployment, DeploymentStep, EdgeRelease, Invitation, ProtectedSite, ShareLink
 
 
 class BuildRef(serializers.Serializer):
@@ -14,7 +15,7 @@ class BuildRef(serializers.Serializer):
 
 class SiteSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    provider = serializers.CharField(source="provider.name")
+    provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
     edge_release = serializers.CharField(source="edge_release.version", allow_null=True, default=None)
     live_build = serializers.IntegerField(source="live_build.number", allow_null=True, default=None)
 
@@ -23,7 +24,8 @@ class SiteSerializer(serializers.ModelSerializer):
         fields = [
             "slug", "client", "name", "status", "disabled", "url", "hosts", "distribution_domain", "provider",
             "edge_release", "live_build", "allow_any_user", "emails", "email_domains", "groups_claim", "groups",
-            "public_paths", "spa_mode", "session_lifetime", "not_before", "not_after", "created_at", "updated_at",
+            "public_paths", "spa_mode", "signin_methods", "session_lifetime", "not_before", "not_after", "created_at",
+            "updated_at",
         ]
 
     def get_url(self, site) -> str | None:
@@ -52,7 +54,14 @@ class SiteCreateSerializer(serializers.Serializer):
     client = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=100)
     slug = serializers.CharField(max_length=48, required=False, allow_blank=True)
-    provider = serializers.IntegerField(help_text="The id of an identity provider another site uses.", min_value=1)
+    provider = serializers.IntegerField(
+        help_text="The id of an identity provider another site uses; not needed with signin_methods [\"email_code\"].",
+        min_value=1, required=False, allow_null=True,
+    )
+    signin_methods = serializers.ChoiceField(
+        choices=["idp", "email_code", "both"], required=False, default="idp",
+        help_text="idp: at the identity provider; email_code: a code sent by e-mail, no provider; both: the viewer chooses.",
+    )
     edge_release = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     hosts = _lines()
     acm_certificate_arn = serializers.CharField(max_length=256, required=False, allow_blank=True)
@@ -68,6 +77,12 @@ class SiteCreateSerializer(serializers.Serializer):
     public_paths = _lines()
 
 
+class SiteCreateUploadSerializer(SiteCreateSerializer):
+    """The same fields as a form post (a list as the field repeated), and the first build."""
+
+    build = serializers.FileField(required=False, help_text="The built site as a .zip, index.html at its top level.")
+
+
 class AccessSerializer(serializers.Serializer):
     """Who gets in (a PATCH changes only the fields it names)."""
 
@@ -78,6 +93,10 @@ class AccessSerializer(serializers.Serializer):
     groups_claim = serializers.CharField(max_length=100, required=False, allow_blank=True)
     groups = _lines()
     public_paths = _lines()
+    signin_methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["idp", "email_code"]), required=False, max_length=2,
+        help_text="idp: at the identity provider; email_code: a code e-mailed to the allowed emails and domains.",
+    )
     reason = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
@@ -165,6 +184,27 @@ class DeployAnswer(serializers.Serializer):
     finalise_url = serializers.CharField()
 
 
+_PAGES: dict[type, type] = {}
+
+
+def paginated(item: type) -> type:
+    """The shape of a LimitOffsetPagination page of `item`s (one class per item, for the schema's components)."""
+    if item not in _PAGES:
+        name = item.__name__.removesuffix("Serializer")
+        _PAGES[item] = type(
+            f"Paginated{name}Serializer",
+            (serializers.Serializer,),
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+                "__module__": __name__,
+            },
+        )
+    return _PAGES[item]
+
+
 class ErrorBody(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
@@ -177,3 +217,44 @@ class ErrorSerializer(serializers.Serializer):
 
 class RedeployAnswer(serializers.Serializer):
     deployment = DeploymentSerializer()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = serializers.CharField(source="invited_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["email", "status", "invited_by", "created_at", "sent_at", "attempts", "last_error"]
+
+
+class InviteSerializer(serializers.Serializer):
+    """The addresses to allow and invite (the site page's form checks each)."""
+
+    emails = serializers.ListField(child=serializers.CharField(max_length=320), allow_empty=False, max_length=MAX_ADDRESSES)
+
+
+class InviteAnswer(serializers.Serializer):
+    invitations = InvitationSerializer(many=True)
+
+
+class ShareLinkSerializer(serializers.ModelSerializer):
+    """A share link as listed: never its secret (Gatehouse keeps only a hash of it)."""
+
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    state = serializers.CharField()
+
+    class Meta:
+        model = ShareLink
+        fields = ["id", "label", "state", "expires_at", "last_used_at", "created_by", "created_at", "revoked_at"]
+
+
+class ShareLinkCreateSerializer(serializers.Serializer):
+    """The site page's "Make a share link" fields; the page's form validates them."""
+
+    label = serializers.CharField(max_length=100, help_text="Who or what the link is for, e.g. 'board meeting, 12 Dec'.")
+    expires_on = serializers.DateField(help_text="The link works until the end of this day, UTC.")
+
+
+class ShareLinkCreated(serializers.Serializer):
+    share_link = ShareLinkSerializer()
+    url = serializers.CharField(help_text="The whole link: answered only this once.")

@@ -16,25 +16,30 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
 from ..context import change_context, token_set
-from ..forms import BuildUploadForm, OnboardForm, SiteEditForm
-from ..models import Build, Deployment, EdgeRelease
-from ..services import provisioning, site_actions
+from ..forms import NEW_PROVIDER, BuildUploadForm, InviteForm, OnboardForm, ShareLinkForm, SiteEditForm
+from ..models import Build, Deployment, EdgeRelease, Invitation, ShareLink
+from ..services import invitations, provisioning, site_actions
+from ..services.share_links import share_link_create, share_link_revoke
 from ..services.sites import site_onboard
 from ..views.base import site_or_404
 from . import serializers as s
 from .errors import ApiError
+from .pagination import MAX_LIMIT, PAGE_PARAMETERS, Pages, limit_parameter, whole_number
 
 ERRORS = {code: OpenApiResponse(s.ErrorSerializer) for code in (400, 401, 403, 404)}
 
 
 class ApiView(APIView):
     actions: dict[str, str] = {}
+    # JSON in unless a view says otherwise (a build upload is multipart); anything else is 415.
+    parser_classes = [parsers.JSONParser]
+    # No OPTIONS metadata: a method an operation does not document is 405, as the schema says.
+    metadata_class = None
 
     def finalize_response(self, request, response, *args, **kwargs):
         token_set(None)  # the token named this request's Activity rows, and no other's
@@ -55,17 +60,17 @@ def request_data(request):
     return data
 
 
-def form_data(values: dict, form: forms.Form | None = None) -> dict:
-    """JSON values as the form posts them: lists one a line (a list of ticked
-    boxes for a multiple choice of `form`), booleans as a ticked box or nothing."""
-    multiple = {name for name, field in form.fields.items() if isinstance(field, forms.MultipleChoiceField)} if form else set()
+def form_data(values: dict, fields: dict | None = None) -> dict:
+    """JSON values as the form posts them: lists one a line (or as several values, for the
+    fields the page shows as checkboxes), booleans as a ticked box or nothing."""
     out = {}
     for key, value in values.items():
-        if key in multiple:
-            out[key] = [str(v) for v in value or []] if isinstance(value, (list, tuple)) else [str(value)]
-        elif isinstance(value, bool):
+        field = (fields or {}).get(key)
+        if isinstance(value, bool):
             if value:
                 out[key] = "on"
+        elif isinstance(value, list) and field is not None and getattr(field.widget, "allow_multiple_selected", False):
+            out[key] = [str(v) for v in value]
         elif isinstance(value, list):
             out[key] = "\n".join(str(v) for v in value)
         elif value is None:
@@ -78,7 +83,7 @@ def form_data(values: dict, form: forms.Form | None = None) -> dict:
 
 
 # Form field names the API calls otherwise.
-FORM_TO_API = {"provider_choice": "provider", "__all__": "non_field_errors"}
+FORM_TO_API = {"provider_choice": "provider", "signin_choice": "signin_methods", "__all__": "non_field_errors"}
 
 
 def form_refused(form, code: str = "validation_failed") -> ApiError:
@@ -107,26 +112,36 @@ class SiteList(ApiView):
         parameters=[
             OpenApiParameter("search", str, description="In client, name, id and host names."),
             OpenApiParameter("status", str, description="draft, provisioning, live, failed, deleting, expired, expiring, disabled."),
+            *PAGE_PARAMETERS,
         ],
-        responses={200: s.SiteListSerializer(many=True), **ERRORS},
+        responses={200: s.paginated(s.SiteListSerializer), **ERRORS},
     )
     def get(self, request):
         sites = selectors.site_list(search=request.query_params.get("search", ""), status=request.query_params.get("status", ""))
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(sites, request, view=self)
+        paginator = Pages()
+        page = selectors.sites_last_deployment(paginator.paginate_queryset(sites, request, view=self))
         return paginator.get_paginated_response(s.SiteListSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="sites_create", request=s.SiteCreateSerializer, responses={201: s.SiteSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="sites_create",
+        request={"application/json": s.SiteCreateSerializer, "multipart/form-data": s.SiteCreateUploadSerializer},
+        responses={201: s.SiteSerializer, **ERRORS},
+    )
     def post(self, request):
         values = dict(self.input(s.SiteCreateSerializer))
-        values["provider_choice"] = values.pop("provider")
+        values["signin_choice"] = values.pop("signin_methods", "idp")
+        provider = values.pop("provider", None)
+        if provider is None and values["signin_choice"] != "email_code":
+            raise ApiError("Signing in at the identity provider needs a provider.", code="validation_failed",
+                           fields={"provider": ["Required unless signin_methods is email_code."]})
+        values["provider_choice"] = provider if provider is not None else NEW_PROVIDER
         build = request.FILES.get("build")
         blank = OnboardForm()
-        data = form_data(values, blank)
+        data = form_data(values, blank.fields)
         # What the page's inputs hold before anyone types (the provider section's defaults).
         for name, field in blank.fields.items():
             if name not in data and field.initial is not None and not isinstance(field, forms.BooleanField):
-                data.update(form_data({name: field.initial}, blank))
+                data.update(form_data({name: field.initial}, blank.fields))
         form = OnboardForm(data, {"build": build} if build else None)
         form.build_required = False
         valid = form.is_valid()
@@ -165,12 +180,12 @@ class _SettingsView(ApiView):
         reason = values.pop("reason", "") or self.default_reason
         # What the page would post unchanged, then the fields this PATCH names.
         current = SiteEditForm(site=site)
-        data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"}, current)
+        data = form_data({name: current.initial.get(name) for name in current.fields if name != "reason"}, current.fields)
         for name, value in values.items():
             if value is False:
                 data.pop(name, None)  # an unticked box is sent as nothing
             else:
-                data.update(form_data({name: value}, current))
+                data.update(form_data({name: value}, current.fields))
         form = SiteEditForm(data, site=site)
         if not form.is_valid():
             raise form_refused(form)
@@ -220,17 +235,89 @@ class SiteRedeploy(ApiView):
         return Response(deployment_answer(deployment), status=status.HTTP_202_ACCEPTED)
 
 
+# --- invitations --------------------------------------------------------------------------------
+
+
+class InvitationList(ApiView):
+    """The site page's People card: each address joins the allowed e-mails and is sent an invitation."""
+
+    actions = {"GET": "view", "POST": "invite"}
+
+    @extend_schema(operation_id="invitations_list", responses={200: s.InvitationSerializer(many=True), **ERRORS})
+    def get(self, request, slug):
+        site = site_or_404(slug, related=())
+        rows = Invitation.objects.filter(site=site).select_related("invited_by")
+        return Response(s.InvitationSerializer(rows, many=True).data)
+
+    @extend_schema(operation_id="invitations_create", request=s.InviteSerializer, responses={201: s.InviteAnswer, **ERRORS})
+    def post(self, request, slug):
+        site = site_or_404(slug)
+        values = self.input(s.InviteSerializer)
+        form = InviteForm(form_data({"emails": values["emails"]}))
+        if not form.is_valid():
+            raise form_refused(form)
+        try:
+            added = invitations.invitations_add(site=site, emails=form.cleaned_data["emails"], actor=request.user)
+        except DjangoValidationError as exc:
+            raise ApiError(" ".join(exc.messages), code="validation_failed", fields=getattr(exc, "message_dict", None)) from exc
+        rows = Invitation.objects.filter(pk__in=[i.pk for i in added]).select_related("invited_by")
+        return Response({"invitations": s.InvitationSerializer(rows, many=True).data}, status=status.HTTP_201_CREATED)
+
+
+# --- share links -------------------------------------------------------------------------------
+
+
+class ShareLinkList(ApiView):
+    actions = {"GET": "view", "POST": "share_link"}
+
+    @extend_schema(operation_id="share_links_list", responses={200: s.ShareLinkSerializer(many=True), **ERRORS})
+    def get(self, request, slug):
+        return Response(s.ShareLinkSerializer(selectors.share_links_for(site_or_404(slug, related=())), many=True).data)
+
+    @extend_schema(
+        operation_id="share_links_create", request=s.ShareLinkCreateSerializer,
+        responses={201: s.ShareLinkCreated, **ERRORS},
+        description="Make a share link. The answer holds the whole link, once: Gatehouse keeps only a hash of its secret.",
+    )
+    def post(self, request, slug):
+        site = site_or_404(slug)
+        form = ShareLinkForm(form_data(dict(self.input(s.ShareLinkCreateSerializer))))
+        if not form.is_valid():
+            raise form_refused(form)
+        try:
+            link, url = share_link_create(
+                site=site, label=form.cleaned_data["label"], expires_at=form.cleaned_data["expires_on"], actor=request.user
+            )
+        except DjangoValidationError as exc:
+            raise ApiError(" ".join(exc.messages), code="validation_failed", fields=getattr(exc, "message_dict", None)) from exc
+        link = ShareLink.objects.select_related("created_by").get(pk=link.pk)
+        response = Response({"share_link": s.ShareLinkSerializer(link).data, "url": url}, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ShareLinkRevoke(ApiView):
+    actions = {"POST": "share_link"}
+
+    @extend_schema(operation_id="share_links_revoke", request=None, responses={200: s.ShareLinkSerializer, **ERRORS})
+    def post(self, request, slug, link_id):
+        site = site_or_404(slug, related=())
+        link = get_object_or_404(ShareLink.objects.select_related("created_by", "site"), pk=link_id, site=site)
+        share_link_revoke(link=link, actor=request.user)  # revoking a revoked link: the outcome stands
+        return Response(s.ShareLinkSerializer(link).data)
+
+
 # --- builds -------------------------------------------------------------------------------------
 
 
 class BuildList(ApiView):
     actions = {"GET": "view", "POST": "upload_build"}
-    parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser]
 
-    @extend_schema(operation_id="builds_list", responses={200: s.BuildSerializer(many=True), **ERRORS})
+    @extend_schema(operation_id="builds_list", parameters=PAGE_PARAMETERS, responses={200: s.paginated(s.BuildSerializer), **ERRORS})
     def get(self, request, slug):
         site = site_or_404(slug)
-        paginator = LimitOffsetPagination()
+        paginator = Pages()
         page = paginator.paginate_queryset(selectors.builds_for(site), request, view=self)
         return paginator.get_paginated_response(s.BuildSerializer(page, many=True, context={"site": site}).data)
 
@@ -376,15 +463,12 @@ class DeploymentList(ApiView):
 
     @extend_schema(
         operation_id="deployments_list",
-        parameters=[OpenApiParameter("limit", int, description="How many, newest first (at most 100).")],
+        parameters=[limit_parameter("How many, newest first (default 10).")],
         responses={200: s.DeploymentSerializer(many=True), **ERRORS},
     )
     def get(self, request, slug):
         site = site_or_404(slug, related=())
-        try:
-            limit = min(max(int(request.query_params.get("limit", 10)), 1), 100)
-        except ValueError:
-            raise ApiError("limit is a whole number from 1 to 100.", code="validation_failed") from None
+        limit = whole_number(request, "limit", default=10, minimum=1, maximum=MAX_LIMIT)
         return Response(s.DeploymentSerializer(selectors.deployments_for(site=site, limit=limit), many=True).data)
 
 

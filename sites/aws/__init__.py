@@ -77,7 +77,7 @@ from .logs import (
     edge_log_retention_get,
 )
 from .policies import config_key_policy, edge_role_policy, key_policy_merge, edge_role_trust_policy, site_bucket_policy
-from .ses import email_send_raw
+from .ses import email_identity_ensure, email_send_raw
 from .s3 import (
     NOT_FOUND_PAGE_KEY,
     NOT_FOUND_PAGE_PATH,

@@ -150,6 +150,10 @@ def _config(service: str) -> Config:
         # backoff; what is left after that reaches the task's own retry.
         "retries": {"mode": "standard", "max_attempts": settings.GATEHOUSE_AWS_MAX_ATTEMPTS},
     }
+    if service == "cloudfront":
+        # A roll-out sends this many calls at once from one client; botocore's
+        # pool keeps 10 connections, and past that opens and drops new ones.
+        options["max_pool_connections"] = max(10, settings.GATEHOUSE_ROLLOUT_CONCURRENCY)
     if service == "s3":
         # Path style works for every endpoint (moto on an IP address cannot
         # serve virtual-hosted names), and SigV4 is what SSE-KMS requires.

@@ -21,3 +21,17 @@ def email_send_raw(*, sender: str, recipients: list[str], raw: bytes, region_nam
         Content={"Raw": {"Data": raw}},
     )
     return str(answer.get("MessageId", ""))
+
+
+def email_identity_ensure(*, identity: str, region_name: str) -> None:
+    """Verify `identity` in SES unless it is known already.
+
+    For the local stack only (`dev_seed`, against moto): in real AWS verifying
+    an identity is the operator's step, and the console's policy does not
+    allow it (docs/iam/README.md)."""
+    ses = client("sesv2", region_name=region_name)
+    try:
+        _call(ses, "create_email_identity", EmailIdentity=identity)
+    except AwsError as exc:
+        if exc.code != "AlreadyExistsException":
+            raise

@@ -8,12 +8,14 @@
   edit.py            SiteEditForm
   site_actions.py    BuildUploadForm, ExtendAccessForm, MoveReleaseForm, DeleteSiteForm
   people.py          InviteForm
+  share_links.py     ShareLinkForm
 """
 
 from .edit import SiteEditForm
 from .fields import LinesField
 from .onboard import OnboardForm
 from .people import InviteForm
+from .share_links import ShareLinkForm
 from .providers import NEW_PROVIDER, PRESET_FIELDS, ProviderCheckForm, ProviderFieldsMixin
 from .site_actions import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, MoveReleaseForm
 from .site_settings import SiteSettingsForm

@@ -15,19 +15,19 @@ from edge_runtime.config import (
 )
 
 from .. import presets
-from ..models import ProtectedSite
+from ..models import IdentityProvider, ProtectedSite
 from .fields import LinesField
 from .site_settings import CONFIG_FIELDS, SiteSettingsForm
 
 SIGNIN_CHOICES = [
-    ("idp", "At the identity provider"),
+    ("idp", "At the site's provider (single sign-on)"),
     ("email_code", "With a code sent by e-mail (to the allowed emails and domains only)"),
 ]
 # The edge's complaints about the sign-in and assertion settings, by field.
 EDIT_CONFIG_FIELDS = {
     **CONFIG_FIELDS,
     "config.signin_methods": "signin_methods",
-    "config.provider": "signin_methods",
+    "config.provider": "provider",
     "config.email_code": "signin_methods",
     "email_code.sender": "signin_methods",
     "identity_assertion.path_prefixes": "assertion_path_prefixes",
@@ -64,8 +64,16 @@ class SiteEditForm(SiteSettingsForm):
     def __init__(self, *args, site: ProtectedSite, **kwargs):
         self.site = site
         super().__init__(*args, initial=self.initial_for(site), **kwargs)
-        if site.provider.preset != presets.GOOGLE:
+        if site.provider is None or site.provider.preset != presets.GOOGLE:
             del self.fields["allow_any_google_account"]
+        if site.provider is None:
+            # An e-mail-code-only site: a provider to add the provider method with.
+            self.fields["provider"] = forms.ModelChoiceField(
+                label="Identity provider", queryset=IdentityProvider.objects.order_by("name"), required=False,
+                empty_label="None: viewers sign in with an e-mail code only",
+                help_text="Needed to let viewers sign in at an identity provider; add a new one in the admin.",
+            )
+            self.fields["provider"].needed_when = "needed to sign in at the identity provider"
         if site.session_lifetime % 3600:
             # Set elsewhere to part of an hour: a whole-hours field could not even show it.
             self.fields["session_hours"] = forms.DecimalField(
@@ -81,7 +89,9 @@ class SiteEditForm(SiteSettingsForm):
             "hosts": site.hosts,
             "acm_certificate_arn": site.acm_certificate_arn,
             "allow_any_user": site.allow_any_user,
-            "allow_any_google_account": site.allow_any_user and site.provider.preset == presets.GOOGLE,
+            "allow_any_google_account": site.allow_any_user and site.provider is not None
+            and site.provider.preset == presets.GOOGLE,
+            "provider": site.provider,
             "emails": site.emails,
             "email_domains": site.email_domains,
             "groups_claim": site.groups_claim,
@@ -123,6 +133,11 @@ class SiteEditForm(SiteSettingsForm):
     def clean(self):
         cleaned = super().clean()
         self._clean_settings(cleaned)
+        if "provider" in self.fields and "idp" in (cleaned.get("signin_methods") or []) and not cleaned.get("provider"):
+            self.add_error(
+                "provider",
+                "Signing in at the identity provider needs a provider: choose one, or untick that method.",
+            )
         start, end = cleaned.get("not_before"), cleaned.get("not_after")
         if start and end and start >= end and self._checks("not_before", "not_after"):
             self.add_error("not_after", "Access must end after it starts.")
@@ -137,4 +152,10 @@ class SiteEditForm(SiteSettingsForm):
             "signin_methods": cd["signin_methods"],
             "assertion_path_prefixes": cd["assertion_path_prefixes"],
             "assertion_lifetime": cd["assertion_lifetime"],
+            **({"provider": cd.get("provider")} if "provider" in self.fields else {}),
         }
+
+    def _candidate_provider(self):
+        if "provider" in self.fields:
+            return self.cleaned_data.get("provider")
+        return self.site.provider

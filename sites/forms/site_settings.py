@@ -208,6 +208,18 @@ class SiteSettingsForm(forms.Form):
                 "allow_any_user",
                 "Nobody could get in: allow anyone who signs in, or list emails, domains or groups.",
             )
+        methods = self._methods(cleaned)
+        if (
+            "email_code" in methods
+            and self._checks("signin_methods", "signin_choice", "emails", "email_domains")
+            and not (cleaned.get("emails") or cleaned.get("email_domains"))
+            and not self.errors.keys() & {"emails", "email_domains"}
+        ):
+            self.add_error(
+                "emails",
+                "E-mail codes go to the allowed emails and domains only: list at least one "
+                "(“anyone who signs in” does not apply to them).",
+            )
         if self._checks("groups", "groups_claim") and cleaned.get("groups") and not cleaned.get("groups_claim"):
             self.add_error("groups_claim", "Name the claim that carries the groups.")
         if (
@@ -222,6 +234,15 @@ class SiteSettingsForm(forms.Form):
                 "domain under Allowed email domains instead (matched against the account's hosted domain), "
                 "or confirm below that anyone with a Google account may see the site.",
             )
+
+    def _methods(self, cleaned: dict) -> list[str]:
+        """The sign-in methods chosen on this form (the site's own where it has no such field)."""
+        if "signin_methods" in cleaned:
+            return cleaned["signin_methods"] or []
+        methods = getattr(self, "signin_methods", None)
+        if isinstance(methods, list):
+            return methods
+        return list(self.site.signin_methods) if self.site is not None else ["idp"]
 
     def _clean_config(self, cleaned: dict) -> None:
         """Render the config these settings publish and run the edge's own
@@ -264,14 +285,16 @@ class SiteSettingsForm(forms.Form):
     def _candidate_release(self, cleaned: dict):
         return None
 
-    def _candidate_provider(self) -> IdentityProvider:
+    def _candidate_provider(self) -> IdentityProvider | None:
         # Onboarding: the provider section is checked by the provider check,
         # so any provider renders it here.
         return self.site.provider if self.site is not None else IdentityProvider()
 
     def provider_preset(self) -> str | None:
         """The preset of the site's identity provider, as far as the form knows it."""
-        return self.site.provider.preset if self.site is not None else None
+        if self.site is None or self.site.provider is None:
+            return None
+        return self.site.provider.preset
 
     @property
     def asks_google_confirmation(self) -> bool:

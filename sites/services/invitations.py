@@ -97,13 +97,22 @@ def invitation_send(*, invitation_id: int) -> str:
     if not Invitation.objects.filter(pk__in=claimable.values("pk")).update(status=Invitation.Status.SENDING, claimed_at=now):
         return "skipped"
     invitation = Invitation.objects.select_related("site__provider").get(pk=invitation_id)
-    message = mail.invitation_message(site=invitation.site, email=invitation.email)
     attempts = invitation.attempts + 1
+    try:
+        # Checked again here, whatever wrote the row: SES is never asked to
+        # send to a value that is not one plain address.
+        email = email_normalise(invitation.email)
+    except ValidationError:
+        Invitation.objects.filter(pk=invitation_id).update(
+            status=Invitation.Status.FAILED, attempts=attempts, last_error="not one e-mail address"
+        )
+        return "failed"
+    message = mail.invitation_message(site=invitation.site, email=email)
     # Outside any transaction: SES may take seconds, and the claim is already committed.
     try:
         message_id = aws.email_send_raw(
             sender=settings.GATEHOUSE_EMAIL_FROM,
-            recipients=[invitation.email],
+            recipients=[email],
             raw=message.as_bytes(),
             region_name=settings.GATEHOUSE_SES_REGION,
         )

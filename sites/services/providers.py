@@ -25,6 +25,7 @@ from edge_runtime.config import ID_TOKEN_ALGS
 
 from ..context import change_context
 from ..models import IdentityProvider
+from ..outbound import PinnedHTTPConnection, PinnedHTTPSConnection, address_is_public
 
 log = logging.getLogger(__name__)
 
@@ -56,41 +57,12 @@ def _is_local_name(host: str) -> bool:
     return host in _LOCAL_NAMES or host.endswith(".localhost")
 
 
-# IPv6 forms that carry an IPv4 address in their last 32 bits and reach it
-# through a translator or relay: is_global judges the IPv6 prefix (NAT64's
-# well-known prefix and 6to4 count as global), so 64:ff9b::a9fe:a9fe would
-# reach 169.254.169.254. The embedded address is checked as well.
-_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: never global
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, RFC 4291
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    embedded = []
-    if address.sixtofour:
-        embedded.append(address.sixtofour)
-    if address.teredo:
-        embedded.extend(address.teredo)  # (server, client)
-    if address in _NAT64_WELL_KNOWN or address in _IPV4_COMPATIBLE:
-        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return embedded
-
-
 def _check_address(ip: str, host: str) -> None:
     if settings.GATEHOUSE_PROVIDER_ALLOW_PRIVATE:
         return
-    address = ipaddress.ip_address(ip.split("%", 1)[0])
-    if getattr(address, "ipv4_mapped", None):
-        # ::ffff:a.b.c.d is the IPv4 socket itself; judge the IPv4 address alone.
-        address = address.ipv4_mapped
-    candidates = [address]
-    if address.version == 6:
-        if address in _NAT64_LOCAL_USE:
-            raise ProviderCheckError(f"{host} resolves to {address}, a private or local address; refused.")
-        candidates += _embedded_ipv4(address)
-    for candidate in candidates:
-        if not candidate.is_global or candidate.is_multicast:
-            raise ProviderCheckError(f"{host} resolves to {address}, a private or local address; refused.")
+    if not address_is_public(ip):
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+        raise ProviderCheckError(f"{host} resolves to {getattr(address, 'ipv4_mapped', None) or address}, a private or local address; refused.")
 
 
 def _resolve(host: str, port: int, deadline: float) -> str:
@@ -106,27 +78,6 @@ def _resolve(host: str, port: int, deadline: float) -> str:
     for ip in addresses:
         _check_address(ip, host)
     return addresses[0]
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """Connects to an address already checked, with SNI and Host of the name."""
-
-    def __init__(self, host, port, ip, **kwargs):
-        super().__init__(host, port, **kwargs)
-        self._ip = ip
-
-    def connect(self):
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host, port, ip, **kwargs):
-        super().__init__(host, port, **kwargs)
-        self._ip = ip
-
-    def connect(self):
-        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
 
 
 def _check_url(url: str) -> tuple[str, str, int, str]:
@@ -163,9 +114,9 @@ def fetch_json(url: str) -> dict:
         ip = _resolve(host, port, deadline)
         remaining = max(deadline - time.monotonic(), 0.01)
         if scheme == "https":
-            conn = _PinnedHTTPSConnection(host, port, ip, timeout=remaining, context=ssl.create_default_context())
+            conn = PinnedHTTPSConnection(host, port, ip, timeout=remaining, context=ssl.create_default_context())
         else:
-            conn = _PinnedHTTPConnection(host, port, ip, timeout=remaining)
+            conn = PinnedHTTPConnection(host, port, ip, timeout=remaining)
         try:
             conn.request("GET", path, headers={"Accept": "application/json", "User-Agent": "gatehouse-console"})
             response = conn.getresponse()

@@ -1,4 +1,5 @@
-"""Staff are e-mailed a few days before a demo's access ends, with a link to extend it.
+"""Staff are e-mailed a few days before a demo's access ends, with a link to extend it;
+webhook endpoints that want it get the access.ending_soon event.
 
 Once per site per end date: the AccessReminder row for (site, not_after) is
 the claim. Extending access gives a new end date, so the next one is
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from .. import aws, mail
 from ..models import AccessReminder, ProtectedSite
+from . import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +40,17 @@ def access_reminders_send(*, now=None) -> int:
     )
     sent = 0
     for site in sites:
+        days_left = max(1, (site.not_after - now).days + (1 if (site.not_after - now).seconds else 0))
+        reminder, _ = AccessReminder.objects.get_or_create(site=site, not_after=site.not_after)
+        # The webhook event's own claim: once per end date, e-mail or not.
+        if AccessReminder.objects.filter(pk=reminder.pk, event_emitted_at=None).update(event_emitted_at=now):
+            webhooks.access_ending_emit(site=site, days_left=days_left)
         recipients = reminder_recipients(site)
         if not recipients:
             continue
-        reminder, _ = AccessReminder.objects.get_or_create(site=site, not_after=site.not_after)
         # The claim: only one run sends for this end date.
         if not AccessReminder.objects.filter(pk=reminder.pk, sent_at=None).update(sent_at=now):
             continue
-        days_left = max(1, (site.not_after - now).days + (1 if (site.not_after - now).seconds else 0))
         try:
             for to in recipients:
                 message = mail.access_reminder_message(site=site, to=to, days_left=days_left)

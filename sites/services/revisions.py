@@ -77,6 +77,8 @@ def revision_restore(*, site: ProtectedSite, revision: ConfigRevision, actor) ->
             # A restore picks the build now: an upload started earlier must not replace it.
             site.live_seq = site.live_seq_issue()
         site.full_clean()
-        site.save()
+        # Only the restored settings (and the live order): a whole-row save
+        # would write back whatever a workflow changed since the site was read.
+        site.save(update_fields=[*changed, "live_seq", "updated_at"])
         Activity.record(verb="config.restore", site=site, actor=actor, detail=f"{reason}: {', '.join(changed)}")
     return True

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from ..context import change_context
 from ..models import Activity, Build, ProtectedSite
+from . import webhooks
 
 
 def _save(site: ProtectedSite, *, actor, reason: str, verb: str, fields: list[str], detail: str = "") -> None:
@@ -48,12 +49,15 @@ def build_make_live(*, site: ProtectedSite, build: Build, actor) -> None:
         # Later than any upload started before: that one no longer replaces it.
         site.live_seq = site.live_seq_issue()
         _save(site, actor=actor, reason=f"build {build.pk} made live", verb="build.live", fields=["live_build", "live_seq"])
+        webhooks.build_live_emit(site=site, build=build, actor=actor)
 
 
 # The settings the "Edit settings" page changes; everything else on a site
 # has an action of its own (disable, move release, builds) or is fixed.
 EDITABLE_SETTINGS = (
     "signin_methods",
+    # Only for a site that has none yet (the edit page offers it then).
+    "provider",
     "assertion_path_prefixes",
     "assertion_lifetime",
     "hosts",

@@ -16,13 +16,15 @@ def site_create(*, actor=None, reason: str = "site created", **fields) -> Protec
     return site
 
 
-def site_onboard(*, actor, provider: IdentityProvider, staged_name: str | None, **fields) -> ProtectedSite:
+def site_onboard(*, actor, provider: IdentityProvider | None, staged_name: str | None, **fields) -> ProtectedSite:
     """Onboarding: the provider (if new), the site, its provisioning and its first build (if staged).
+
+    `provider` is None for a site whose viewers sign in with an e-mail code only.
 
     The page and the API both call this with the onboarding form's cleaned values.
     """
     with change_context(actor=actor, reason="site onboarded"), transaction.atomic():
-        if provider.pk is None:
+        if provider is not None and provider.pk is None:
             provider.save()
         site = site_create(actor=actor, reason="site onboarded", provider=provider, **fields)
         # The build waits for the bucket that provisioning makes; both tasks

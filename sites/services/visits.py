@@ -20,8 +20,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from .. import aws
-from ..models import ProtectedSite, Visit, VisitCursor
+from ..models import Invitation, ProtectedSite, Visit, VisitCursor
+from . import webhooks
 from .edge_logs import edge_function_names
+from .share_links import share_links_mark_used
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def visit_from_event(event: dict, *, region: str, group: str, site_ids: dict[str
         return None  # a deleted site, or another console's
     reasons = line.get("why") if isinstance(line.get("why"), list) else []
     occurred = datetime.fromtimestamp(event["timestamp"] / 1000, tz=dt_timezone.utc)
-    return Visit(
+    visit = Visit(
         site_id=site_id,
         kind=line["gatehouse"],
         occurred_at=occurred,
@@ -76,6 +78,10 @@ def visit_from_event(event: dict, *, region: str, group: str, site_ids: dict[str
             region=region, group=group, stream=event["stream"], event_id=event["event_id"], timestamp=event["timestamp"]
         ),
     )
+    # A share link's use (its public id, never its secret): the link's last use.
+    used = line["gatehouse"] == Visit.Kind.SIGNED_IN and line.get("method") == "share_link"
+    visit.share_link_id = _text(line.get("link"), 12) if used else ""
+    return visit
 
 
 def visits_collect(*, now_ms: int | None = None) -> Collected:
@@ -110,12 +116,23 @@ def visits_collect(*, now_ms: int | None = None) -> Collected:
                 failed.append(region)
                 continue
             added += _insert_new(rows)
+            _share_link_uses(rows)
             VisitCursor.objects.filter(pk=cursor.pk).update(
                 last_timestamp_ms=newest, read_at=timezone.now(), last_error=""
             )
     if added:
         log.info("visits: %s new of %s lines read", added, read)
     return Collected(read=read, added=added, failed_regions=failed)
+
+
+def _share_link_uses(rows: list[Visit]) -> None:
+    uses = {}
+    for row in rows:
+        if getattr(row, "share_link_id", ""):
+            key = (row.site_id, row.share_link_id)
+            uses[key] = max(uses.get(key, row.occurred_at), row.occurred_at)
+    if uses:
+        share_links_mark_used(uses)
 
 
 def _insert_new(rows: list[Visit]) -> int:
@@ -126,7 +143,32 @@ def _insert_new(rows: list[Visit]) -> int:
     fresh = list({row.event_key: row for row in rows if row.event_key not in known}.values())
     # ignore_conflicts: a collector running at the same time added some first.
     Visit.objects.bulk_create(fresh, ignore_conflicts=True)
+    _first_visits_claim(fresh)
     return len(fresh)
+
+
+def _first_visits_claim(rows: list[Visit]) -> None:
+    """Invitees seen for the first time: their invitation's first visit is claimed, and the event sent once."""
+    firsts: dict[tuple[int, str], Visit] = {}
+    for row in rows:
+        if row.email and row.kind in (Visit.Kind.SIGNED_IN, Visit.Kind.SESSION_START):
+            key = (row.site_id, row.email)
+            if key not in firsts or row.occurred_at < firsts[key].occurred_at:
+                firsts[key] = row
+    if not firsts:
+        return
+    waiting = Invitation.objects.filter(
+        site_id__in={site_id for site_id, _ in firsts}, email__in={email for _, email in firsts}, first_visit_at=None
+    ).select_related("site")
+    for invitation in waiting:
+        visit = firsts.get((invitation.site_id, invitation.email))
+        if visit is None:
+            continue
+        # The claim: of two collectors reading the same line, one sends.
+        if Invitation.objects.filter(pk=invitation.pk, first_visit_at=None).update(first_visit_at=visit.occurred_at):
+            webhooks.invitee_first_visit_emit(
+                site=invitation.site, email=invitation.email, occurred_at=visit.occurred_at, kind=visit.kind
+            )
 
 
 def visits_purge(*, now=None) -> int:

@@ -44,6 +44,9 @@ STATUS_TONES = {
     "running": "busy",
     "uploading": "busy",
     "publishing": "busy",
+    "sending": "busy",
+    "retrying": "warn",
+    "enabled": "ok",
     "building": "busy",
     "queued": "wait",
     "pending": "wait",
@@ -142,3 +145,11 @@ def sign_in_methods(methods):
     from ..visit_text import method_name
 
     return ", ".join(method_name(m) for m in methods or []) or "—"
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """A JSON document indented for a person (the template escapes it)."""
+    import json
+
+    return json.dumps(value, indent=2, sort_keys=True)

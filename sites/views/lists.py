@@ -28,6 +28,7 @@ def dashboard(request):
     page = Paginator(selectors.site_list(search=search, status=status, client=client), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = selectors.sites_last_deployment(page.object_list)
     now = timezone.now()
     for site in page:
         site.expiry = selectors.expiry_state(site, now)
@@ -45,7 +46,6 @@ def dashboard(request):
             "status": status,
             "client": client,
             "status_filters": STATUS_FILTERS,
-            "clients": selectors.client_names(),
             "filtered": bool(search or status or client),
             # Configs the edge does not have: the sweep retries them, staff should know.
             "failed_revisions": list(revisions_failed().order_by("site__slug")[:20]),

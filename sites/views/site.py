@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import presenters, selectors
 from ..context import change_context
-from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, InviteForm, MoveReleaseForm, SiteEditForm
+from ..forms import BuildUploadForm, DeleteSiteForm, ExtendAccessForm, InviteForm, MoveReleaseForm, ShareLinkForm, SiteEditForm
 from edge_runtime.config import FIELDS_SINCE
 
 from .. import presets
@@ -58,6 +58,8 @@ def _not_live_reason(site: ProtectedSite) -> str:
 def _email_proof_needs_release(site: ProtectedSite) -> bool:
     """Whether the site's e-mail rules need a newer edge release to be judged
     by its provider's own proof (an older one reads only `email_verified`)."""
+    if site.provider is None or not site.signs_in_with_idp:
+        return False
     if not (site.emails or site.email_domains) or presets.email_proof(site.provider.preset) == "email_verified":
         return False
     return site.schema_version < FIELDS_SINCE["provider"]["email_proof"]
@@ -80,14 +82,19 @@ def site_context(site: ProtectedSite, **forms) -> dict:
         "move_form": MoveReleaseForm(site=site),
         "invite_form": InviteForm(),
         "invitations": selectors.invitations_for(site),
+        "share_link_form": ShareLinkForm(),
+        "share_links": selectors.share_links_for(site),
+        "new_share_link": None,
         "visitors": selectors.visitors_for(site),
         "refusals": [(visit, refusal_sentence(visit.reasons)) for visit in selectors.refusals_for(site)],
         "tab": "overview",
         "not_live_reason": _not_live_reason(site),
         "sign_out_path": SIGN_OUT_PATH,
-        "email_proof": presets.EMAIL_PROOF_TEXT[presets.email_proof(site.provider.preset)],
+        "email_proof": presets.EMAIL_PROOF_TEXT[presets.email_proof(site.provider.preset)] if site.provider else "",
         # "Anyone who signs in" at Google is anyone with a Google account.
-        "open_to_every_google_account": site.allow_any_user and site.provider.preset == presets.GOOGLE,
+        "open_to_every_google_account": site.allow_any_user and site.signs_in_with_idp and site.provider is not None
+        and site.provider.preset == presets.GOOGLE,
+        "signin_text": presenters.signin_methods_text(site),
         "email_proof_needs_release": _email_proof_needs_release(site),
         # moto's CloudFront address does not resolve: say what gives the site one that does.
         "no_local_address": local_stack() and bool(site.config_hosts)

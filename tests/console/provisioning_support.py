@@ -70,13 +70,17 @@ def cloudfront_slow(moto_reset):
         )
         urllib.request.urlopen(request, timeout=5).read()
 
+    def unset():
+        request = urllib.request.Request(
+            moto_reset.endpoint_url + "/moto-api/state-manager/unset-transition",
+            data=json.dumps({"model_name": "cloudfront::distribution"}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    set_times.deployed = unset  # from now on distributions read as Deployed
     yield set_times
-    request = urllib.request.Request(
-        moto_reset.endpoint_url + "/moto-api/state-manager/unset-transition",
-        data=json.dumps({"model_name": "cloudfront::distribution"}).encode(),
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=5).read()
+    unset()
 
 
 def make_zip(files: dict, *, links=()):

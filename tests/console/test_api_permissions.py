@@ -29,6 +29,9 @@ METHODS = {
     "api:site_access": {"GET": ("view", 200), "PATCH": ("edit", 200)},
     "api:site_access_window": {"GET": ("view", 200), "PATCH": ("edit", 200)},
     "api:site_redeploy": {"POST": ("redeploy", 202)},
+    "api:invitations": {"GET": ("view", 200), "POST": ("invite", 400)},
+    "api:share_links": {"GET": ("view", 200), "POST": ("share_link", 400)},
+    "api:share_link_revoke": {"POST": ("share_link", 200)},
     "api:builds": {"GET": ("view", 200), "POST": ("upload_build", 400)},
     "api:build": {"GET": ("view", 200)},
     "api:build_make_live": {"POST": ("make_live", 200)},
@@ -39,6 +42,8 @@ METHODS = {
     "api:deployment": {"GET": ("view", 200)},
     "api:releases": {"GET": ("view", 200)},
     "api:release": {"GET": ("view", 200)},
+    "api:invitation": {"DELETE": ("invite", 204)},
+    "api:invitation_resend": {"POST": ("invite", 202)},
 }
 
 
@@ -48,10 +53,27 @@ def world(live_site, release, sent_tasks):
     from sites.models import Deployment
 
     deployment = Deployment.objects.create(kind="redeploy", site=live_site)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sites.models import ShareLink
+
+    link = ShareLink.objects.create(
+        site=live_site, label="board meeting", public_id="bm12DecAb3_-", secret_sha256="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
         "slug": live_site.slug, "build_number": build.number, "pk": release.pk, "deployment_id": deployment.pk,
-        "sha256": "0" * 64, "site": live_site,
+        "sha256": "0" * 64, "site": live_site, "link_id": link.pk, "email": "ann@client.example",
     }
+
+
+def _invite(world):
+    """The world's invitation, there again for each call (a DELETE that passes removes it)."""
+    from sites.models import Invitation
+
+    Invitation.objects.get_or_create(site=world["site"], email=world["email"])
 
 
 def _url(name, world):
@@ -61,8 +83,11 @@ def _url(name, world):
 
 def _call(client, name, method, world):
     url = _url(name, world)
+    _invite(world)
     if method == "PUT":
         return client.put(url, b"", content_type="application/octet-stream")
+    if name == "api:builds" and method == "POST":
+        return client.post(url, {}, format="multipart")  # a zip upload: JSON is 415
     if method in ("POST", "PATCH"):
         return getattr(client, method.lower())(url, {}, format="json")
     return getattr(client, method.lower())(url)
@@ -95,7 +120,7 @@ def test_the_views_name_these_actions():
 
 
 # URL parameters, only for resolving (any value of the right type).
-WORLD_KEYS = {"slug": "x", "build_number": 1, "pk": 1, "deployment_id": 1, "sha256": "0" * 64}
+WORLD_KEYS = {"slug": "x", "build_number": 1, "pk": 1, "deployment_id": 1, "sha256": "0" * 64, "link_id": 1, "email": "a@b.example"}
 
 
 def test_every_api_url_is_in_the_matrix():
@@ -111,7 +136,7 @@ def test_the_api_matrix(world, api_as, nora, vic, olga, ada, name):
         "olga": (olga, "operator", ["read", "deploy", "all"]),
         "ada": (ada, "admin", ["deploy", "all"]),
     }
-    for method in ("GET", "POST", "PATCH", "PUT"):
+    for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
         for persona, (user, role, scopes) in people.items():
             for scope in scopes:
                 sites = [world["site"]] if scope == "deploy" else []

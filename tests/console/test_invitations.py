@@ -145,3 +145,61 @@ def test_each_invitation_shows_when_it_was_sent_and_when_the_invitee_first_signe
     dave = page[page.index('data-invitation="dave@client.example"'):]
     assert "not yet" in dave[: dave.index("</tr>")]
     assert 'id="invite-form"' not in page  # a Viewer cannot invite
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "carol@client.example\r\nBcc: all@victims.example",
+        "carol@client.example, eve@evil.example",
+        "Carol <carol@client.example>",
+        "carol@client.example\nTo: eve@evil.example",
+    ],
+)
+def test_a_row_holding_an_injected_address_is_never_sent_to_ses(ses, site, settings, monkeypatch, bad):  # noqa: F811
+    # Whatever wrote the row (the admin, a script): the send checks the address again.
+    calls = []
+    real = ses.email_send_raw
+    monkeypatch.setattr(ses, "email_send_raw", lambda **kwargs: calls.append(kwargs) or real(**kwargs))
+    invitation = Invitation.objects.create(site=site, email=bad)
+    assert invitations.invitation_send(invitation_id=invitation.pk) == "failed"
+    invitation.refresh_from_db()
+    assert invitation.status == "failed" and invitation.last_error == "not one e-mail address"
+    assert calls == [] and ses_sent(settings.GATEHOUSE_AWS_ENDPOINT_URL) == []
+
+
+def test_the_page_never_calls_ses_for_an_injected_address(ses, site, olga, client, monkeypatch, django_capture_on_commit_callbacks):  # noqa: F811
+    calls = []
+    monkeypatch.setattr(ses, "email_send_raw", lambda **kwargs: calls.append(kwargs))
+    client.force_login(olga)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = invite(client, site, "carol@client.example\r\nBcc: all@victims.example")
+    assert response.status_code == 400 and calls == []
+
+
+def test_an_email_code_site_invitation_says_to_sign_in_with_a_code(ses, site, settings):  # noqa: F811
+    site.provider = None
+    site.signin_methods = ["email_code"]
+    site.save()
+    invitation = Invitation.objects.create(site=site, email="carol@client.example")
+    assert invitations.invitation_send(invitation_id=invitation.pk) == "sent"
+    [message] = ses_sent(settings.GATEHOUSE_AWS_ENDPOINT_URL)
+    body = parts(message)
+    assert set(body) == {"text/plain", "text/html"}
+    for text in body.values():
+        assert "type carol@client.example" in text and "code" in text
+        assert "10 minutes" in text and "No account or password is needed" in text
+        assert "Acme Auth0" not in text
+        assert "Access has no end date." in text
+        assert "Northwind Consulting" in text
+
+
+def test_a_site_with_both_methods_explains_both(ses, site, settings):  # noqa: F811
+    site.signin_methods = ["idp", "email_code"]
+    site.save()
+    invitation = Invitation.objects.create(site=site, email="carol@client.example")
+    invitations.invitation_send(invitation_id=invitation.pk)
+    [message] = ses_sent(settings.GATEHOUSE_AWS_ENDPOINT_URL)
+    text = parts(message)["text/plain"]
+    assert "type carol@client.example on the sign-in page" in text
+    assert "sign in with Acme Auth0 as carol@client.example" in text

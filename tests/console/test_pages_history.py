@@ -149,3 +149,23 @@ def test_restore_first_shows_what_would_change_and_changes_nothing(staff_client,
 def test_the_restore_preview_says_when_nothing_would_change(staff_client, site):
     page = staff_client.get(reverse("sites:revision_restore_confirm", args=[site.slug, 1])).content.decode()
     assert "would change nothing" in page and 'method="post"' not in page.split("<main", 1)[1]
+
+
+def test_a_restore_writes_only_the_restored_settings_not_what_a_workflow_changed_meanwhile(site, alice, publish):
+    """Issue 9, item 9: the restore saved the whole row it had read, so a
+    build made live (or a status set) by a workflow in between was put back."""
+    from sites.models import ProtectedSite
+    from sites.services.revisions import revision_restore
+
+    def loosen():
+        site.session_lifetime = 3600
+        site.save()
+
+    publish(loosen)
+    read_by_the_page = ProtectedSite.objects.get(pk=site.pk)
+    # Meanwhile a workflow moves the row on.
+    ProtectedSite.objects.filter(pk=site.pk).update(status="deleting", distribution_domain="d2.cloudfront.net")
+    publish(lambda: revision_restore(site=read_by_the_page, revision=site.revisions.get(number=1), actor=alice))
+    site.refresh_from_db()
+    assert site.session_lifetime != 3600  # restored
+    assert (site.status, site.distribution_domain) == ("deleting", "d2.cloudfront.net")

@@ -5,7 +5,11 @@ from django.test import Client
 from django.urls import reverse
 
 from sites import urls as site_urls
-from sites.models import Build, Invitation
+from datetime import timedelta
+
+from django.utils import timezone
+
+from sites.models import Build, Invitation, ShareLink, WebhookDelivery, WebhookEndpoint
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release, staff_client  # noqa: F401
 
 # name: (method, staff status with an empty form)
@@ -41,6 +45,16 @@ PAGES = {
     "invitation_remove": ("post", 302),
     "tokens": ("get", 200),
     "token_revoke": ("post", 302),
+    "share_link_add": ("post", 400),
+    "share_link_revoke": ("post", 302),
+    "webhooks": ("get", 200),
+    "webhook_new": ("get", 200),
+    "webhook": ("get", 200),
+    "webhook_edit": ("get", 200),
+    "webhook_disable": ("post", 302),
+    "webhook_enable": ("post", 302),
+    "webhook_delete": ("post", 302),
+    "webhook_redeliver": ("post", 302),
 }
 
 
@@ -48,8 +62,22 @@ PAGES = {
 def urls(live_site, release, alice):
     build = Build.objects.create(site=live_site, created_by=alice, status=Build.Status.READY, prefix="builds/1")
     invitation = Invitation.objects.create(site=live_site, email="ann@client.example", status=Invitation.Status.SENT)
+    endpoint = WebhookEndpoint(events=["build.live"])
+    endpoint.url = "https://hooks.client.example/gatehouse"
+    endpoint.save()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="build.live", message_id="msg_pages", status=WebhookDelivery.Status.FAILED
+    )
+    link = ShareLink.objects.create(
+        site=live_site, label="board meeting", public_id="bm12DecAb3_-", secret_sha256="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     slug = live_site.slug
     args = {
+        "share_link_add": [slug],
+        "share_link_revoke": [slug, link.pk],
+        **{name: [endpoint.pk] for name in ("webhook", "webhook_edit", "webhook_disable", "webhook_enable", "webhook_delete")},
+        "webhook_redeliver": [delivery.pk],
         "visits_csv": [slug],
         "invitations_add": [slug],
         "invitation_resend": [slug, invitation.pk],

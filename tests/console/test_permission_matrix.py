@@ -23,14 +23,16 @@ rows whose URL name is not in the URLconf are skipped only under `api`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from sites.models import Activity, Build, ConfigRevision, Invitation
+from sites.models import Activity, Build, ConfigRevision, Invitation, ShareLink, WebhookDelivery, WebhookEndpoint
 from sites.roles import ACTIONS, ROLES
 from tests.console.pages_support import bob, fast_passwords, live_site, provisioning_calls, release  # noqa: F401
 from tests.console.roles_support import ada, nora, olga, vic  # noqa: F401
@@ -68,6 +70,9 @@ URLS: dict[str, Row] = {
     "sites:release": Row("view"),
     "sites:release_progress": Row("view"),
     "sites:visits_csv": Row("view"),
+    # Webhooks: every role reads the endpoints and their delivery logs; an Admin changes them.
+    "sites:webhooks": Row("view", post=None),
+    "sites:webhook": Row("view", post=None),
     # Operator.
     "sites:onboard": Row("onboard", get=200, post=200),  # an empty POST is an unbound form
     "sites:provider_check": Row("check_provider", get=None, post=200),
@@ -81,6 +86,8 @@ URLS: dict[str, Row] = {
     "sites:invitations_add": Row("invite", get=None, post=400),  # an empty POST: the form's errors
     "sites:invitation_resend": Row("invite", get=None, post=302),
     "sites:invitation_remove": Row("invite", get=None, post=302),
+    "sites:share_link_add": Row("share_link", get=None, post=400),  # an empty POST: the form's errors
+    "sites:share_link_revoke": Row("share_link", get=None, post=302),
     # Admin.
     "sites:sign_everyone_out": Row("sign_everyone_out", get=None, post=302),
     "sites:disable": Row("disable", get=None, post=302),
@@ -89,6 +96,12 @@ URLS: dict[str, Row] = {
     "sites:delete": Row("delete", get=200, post=200),
     "sites:release_publish": Row("manage_releases", get=None, post=302),
     "sites:release_rollout": Row("rollout", get=None, post=302),
+    "sites:webhook_new": Row("manage_webhooks", get=200, post=400),  # an empty POST: the form's errors
+    "sites:webhook_edit": Row("manage_webhooks", get=200, post=400),
+    "sites:webhook_disable": Row("manage_webhooks", get=None, post=302),
+    "sites:webhook_enable": Row("manage_webhooks", get=None, post=302),
+    "sites:webhook_delete": Row("manage_webhooks", get=None, post=302),
+    "sites:webhook_redeliver": Row("manage_webhooks", get=None, post=302),
     # The API: token authentication, JSON errors; tests/api/test_api_permissions.py walks these rows
     # with a token of each persona and scope. get/post: what an allowed GET or empty POST answers.
     "api:schema": Row(None, get=200, api=True),
@@ -97,6 +110,9 @@ URLS: dict[str, Row] = {
     "api:site_access": Row("view", api=True),  # PATCH: edit
     "api:site_access_window": Row("view", api=True),  # PATCH: edit
     "api:site_redeploy": Row("redeploy", get=None, post=202, api=True),
+    "api:invitations": Row("view", get=200, post=400, api=True),  # POST: invite
+    "api:share_links": Row("view", get=200, post=400, api=True),  # POST: share_link
+    "api:share_link_revoke": Row("share_link", get=None, post=200, api=True),
     "api:builds": Row("view", get=200, post=400, api=True),  # POST: upload_build
     "api:build": Row("view", api=True),
     "api:build_make_live": Row("make_live", get=None, post=200, api=True),
@@ -107,6 +123,8 @@ URLS: dict[str, Row] = {
     "api:deployment": Row("view", api=True),
     "api:releases": Row("view", api=True),
     "api:release": Row("view", api=True),
+    "api:invitation": Row("invite", get=None, api=True),  # DELETE only
+    "api:invitation_resend": Row("invite", get=None, post=202, api=True),
 }
 
 # The admin: sampled per registered model (its list, one object, its add page).
@@ -116,7 +134,7 @@ URLS: dict[str, Row] = {
 ADMIN_MODELS: dict[str, tuple[str | None, str | None]] = {
     "sites.identityprovider": ("manage_providers", "manage_providers"),
     "sites.protectedsite": ("onboard", "edit"),
-    "sites.build": ("upload_build", "upload_build"),
+    "sites.build": (None, None),  # made by uploads only (the builds page, the API)
     "sites.sessionkey": (None, None),
     "sites.configrevision": (None, None),
     "sites.deployment": (None, None),
@@ -182,8 +200,22 @@ def world(live_site, release, django_user_model):
 
     build = Build.objects.create(site=live_site, created_by=None, status=Build.Status.READY, prefix="builds/1")
     invitation = Invitation.objects.create(site=live_site, email="ann@client.example", status=Invitation.Status.SENT)
+    # Deleted by the Admin's POST of its row: each test has its own world.
+    endpoint = WebhookEndpoint(events=["build.live"])
+    endpoint.url = "https://hooks.client.example/gatehouse"
+    endpoint.save()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="build.live", message_id="msg_matrix", status=WebhookDelivery.Status.FAILED
+    )
+    link = ShareLink.objects.create(
+        site=live_site, label="board meeting", public_id="bm12DecAb3_-", secret_sha256="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
+        "endpoint_id": endpoint.pk,
+        "delivery_id": delivery.pk,
         "invitation_id": invitation.pk,
+        "link_id": link.pk,
         "slug": live_site.slug,
         "build_id": build.pk,
         "number": live_site.revisions.first().number,

@@ -289,3 +289,66 @@ def test_a_build_made_live_by_hand_during_an_upload_keeps_its_place(aws, live_si
     drive(uploading)
     live_site.refresh_from_db()
     assert live_site.live_build == first.build
+
+
+def _form_fields(html: str) -> dict:
+    """What a browser would send back from the page's change form, as it was when shown."""
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.data, self._select, self._textarea = {}, None, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            name = a.get("name")
+            if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+                if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                    self.data.setdefault(name, a.get("value") or ("on" if a.get("type") == "checkbox" else ""))
+            elif tag == "select" and name:
+                self._select = name
+                self.data.setdefault(name, "")
+            elif tag == "option" and self._select and "selected" in a:
+                self.data[self._select] = a.get("value", "")
+            elif tag == "textarea" and name:
+                self._textarea = name
+                self.data[name] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self._select = None
+            if tag == "textarea":
+                self._textarea = None
+
+        def handle_data(self, data):
+            if self._textarea:
+                self.data[self._textarea] += data.lstrip("\n") if not self.data[self._textarea] else data
+
+    parser = Form()
+    parser.feed(html)
+    return parser.data
+
+
+@pytest.mark.django_db
+def test_an_admin_form_opened_before_a_newer_build_went_live_never_puts_the_older_one_back(aws, live_site, alice, client):
+    """Issue 9, item 9: the admin saved the whole row, so a change page shown
+    while build one was live put build one back over build two (and kept build
+    two's place in the live order) when staff saved an unrelated field."""
+    from django.urls import reverse
+
+    drive(build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "robots.txt": "one"}))))
+    client.force_login(alice)
+    url = reverse("admin:sites_protectedsite_change", args=[live_site.pk])
+    shown = client.get(url)
+    assert shown.status_code == 200
+    data = _form_fields(shown.content.decode())
+    newer = build_upload_start(site=live_site, staged_name=stage(make_zip({**SITE_FILES, "robots.txt": "two"})))
+    assert drive(newer) == ["done"]
+
+    data.update({"name": "Renamed in the admin", "_save": "Save"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    live_site.refresh_from_db()
+    assert live_site.name == "Renamed in the admin"
+    assert live_site.live_build == newer.build

@@ -151,3 +151,12 @@ def test_the_updates_of_a_batch_go_out_several_at_once(aws, three_live_sites, se
     rollout = rollout_start(release=_newer())
     assert rollout_advance(rollout_id=rollout.pk) == 0
     assert rollout.counts()["updated"] == 3
+
+
+@pytest.mark.parametrize("concurrency,pool", [(4, 10), (32, 32)])
+def test_the_cloudfront_client_keeps_a_connection_for_each_roll_out_thread(aws, settings, concurrency, pool):
+    """botocore keeps 10 connections a client; a roll-out past that opened and dropped one per call."""
+    settings.GATEHOUSE_ROLLOUT_CONCURRENCY = concurrency
+    aws.clients_reset()
+    assert aws.client("cloudfront").meta.config.max_pool_connections == pool
+    assert aws.client("s3").meta.config.max_pool_connections == 10

@@ -1,6 +1,7 @@
 """The onboarding form in Chromium: two columns of sections on a desktop, one
 on a phone with nothing wider than the screen; the error summary takes staff
-to each field; the "required for <preset>" markers follow the preset.
+to each field; the "required for <preset>" markers follow the preset; choosing
+sign-in by e-mail code alone hides the provider section.
 
 Screenshots: test-artifacts/screenshots/onboard-form-{desktop,phone}.png and
 onboard-form-errors-desktop.png.
@@ -88,3 +89,15 @@ def test_the_required_markers_follow_the_preset(signed_in):
     expect(page.locator('label[for="id_provider_issuer"]')).not_to_contain_text("optional")
     # Only Google's rows follow the Google preset (a checkbox row is display: flex, which beat `hidden`).
     expect(page.get_by_label("Yes: let in every Google account in the world")).to_be_hidden()
+
+
+def test_choosing_the_email_code_hides_the_provider_section(signed_in):
+    page = signed_in
+    page.set_viewport_size(DESKTOP)
+    provider = page.get_by_role("group", name="Identity provider", exact=True)
+    expect(provider).to_be_visible()
+    page.get_by_label("With a code sent by e-mail: no account needed anywhere").check()
+    expect(provider).to_be_hidden()
+    screenshot(page, "onboard-form-email-code")
+    page.get_by_label("Either: the edge shows a page where the viewer chooses").check()
+    expect(provider).to_be_visible()

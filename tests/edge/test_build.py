@@ -198,3 +198,27 @@ def test_a_zip_for_another_runtime_still_runs_here_from_its_sources(tmp_path):
     assert f"{tmp_path}/edge_runtime/__pycache__" not in trace
     for module in modules:
         assert f"code object from {tmp_path}/edge_runtime/{module}.py" in trace
+
+
+def test_the_same_files_are_deflated_once_a_process_and_any_change_builds_afresh(monkeypatch):
+    """Every provision builds the zip to find its release by digest (issue 9, scale)."""
+    built = []
+    real = zipfile.ZipFile
+
+    def counting(*args, **kwargs):
+        if len(args) > 1 and args[1] == "w" or kwargs.get("mode") == "w":
+            built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build.zipfile, "ZipFile", counting)
+    settings = dict(SETTINGS, cache_ttl_seconds=17)
+    first = build_zip(settings=settings)
+    assert build_zip(settings=dict(settings)) == first and len(built) == 1
+    other = build_zip(settings=dict(settings, cache_ttl_seconds=18))
+    assert other != first and len(built) == 2
+    baked = zipfile.ZipFile(io.BytesIO(other)).read(f"{build.PACKAGE}/{build.FILE_NAME}")
+    assert json.loads(baked)["cache_ttl_seconds"] == 18
+    sources = build.runtime_sources()
+    changed = [(name, data + b"\n# changed\n" if name == "handler.py" else data) for name, data in sources]
+    monkeypatch.setattr(build, "runtime_sources", lambda: changed)
+    assert build_zip(settings=dict(settings)) != first and len(built) == 3

@@ -1,4 +1,4 @@
-"""Schema 3: `signin_methods`, `email_code` and `identity_assertion` (docs/edge-config.md)."""
+"""Schema 3: `signin_methods`, `email_code` and `identity_assertion` (docs/email-code.md)."""
 
 import pytest
 

@@ -33,6 +33,10 @@ class Command(BaseCommand):
         self._staff(credentials_file)
         aws.config_bucket_ensure()
         self.stdout.write("config bucket ready in the local AWS")
+        # moto's SES sends only from verified identities, as SES does.
+        for sender in sorted({settings.GATEHOUSE_SES_SENDER, settings.GATEHOUSE_EMAIL_FROM} - {""}):
+            aws.email_identity_ensure(identity=sender, region_name=settings.GATEHOUSE_SES_REGION)
+            self.stdout.write(f"SES sender verified in the local AWS: {sender}")
         self._provider(idp_issuer, idp_client_id, idp_client_secret)
 
     def _staff(self, credentials_file):

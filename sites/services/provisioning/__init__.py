@@ -35,7 +35,7 @@ from .manifest_deploy import (
     manifest_uploads_pending,
 )
 from .names import site_bucket_name, site_caller_reference
-from .provision import site_provision, site_provision_start
+from .provision import provisions_waiting_on_config_wake, site_provision, site_provision_start
 from .redeploy import site_move_release, site_redeploy, site_redeploy_start
 from .rollout import rollout_advance, rollout_start, rollouts_sweep
 from .steps import Progress, StepFailed, Wait

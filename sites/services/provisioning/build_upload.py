@@ -20,7 +20,7 @@ from ... import aws
 from ...context import chain
 from ...models import Activity, Build, Deployment, ProtectedSite, SiteBlob, blob_key, staging_key
 from ...staging import STAGED_BLOBS_PREFIX, staging_storage
-from .. import publishing
+from .. import publishing, webhooks
 from .steps import Kind, Progress, StepFailed, Wait, _deployment_create, _finish, _past_deadline, _run, _site
 
 
@@ -64,6 +64,7 @@ def build_upload(deployment: Deployment) -> Progress:
         if not ProtectedSite.objects.filter(pk=site.pk, live_build=build).exists():
             return f"build {build.pk} is uploaded; a build made live after it is served"
         Activity.record(verb="build.live", site=site, actor=deployment.started_by, detail=f"build {build.pk}")
+        webhooks.build_live_emit(site=site, build=Build.objects.get(pk=build.pk), actor=deployment.started_by)
         return f"build {build.pk} is live"
 
     if build.source == Build.Source.MANIFEST:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ... import enqueue
 from ...context import chain
 from ...models import Deployment, DeploymentStep
+from .. import webhooks
 from .build_upload import build_upload
 from .edge_releases import edge_release_publish
 from .provision import site_provision
@@ -92,10 +93,12 @@ def _begin(deployment_id: int, owner: str) -> Deployment | None:
     if deployment is None or deployment.status in (Deployment.Status.SUCCEEDED, Deployment.Status.FAILED):
         return None
     if deployment.status == Deployment.Status.QUEUED:
-        Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.QUEUED).update(
+        started = Deployment.objects.filter(pk=deployment.pk, status=Deployment.Status.QUEUED).update(
             status=Deployment.Status.RUNNING, started_at=deployment.started_at or now
         )
         deployment.status, deployment.started_at = Deployment.Status.RUNNING, deployment.started_at or now
+        if started:  # the run that moved it to running says so, once
+            webhooks.deployment_started_emit(deployment)
     return deployment
 
 

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+import logging
+
 from django.db import transaction
 
-from ... import aws
+from ... import aws, enqueue
 from ...context import chain
-from ...models import Activity, ConfigRevision, Deployment, EdgeRelease, ProtectedSite
+from ...models import Activity, ConfigRevision, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .. import publishing
 from .edge_releases import _function_index_with_room, _release_for, _release_push, edge_zip
 from .names import site_bucket_name, site_caller_reference
+from .oac import site_oac_id
 from .site_config import _config_step
 from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deployment_create, _finish, _past_deadline, _run, _site
+
+log = logging.getLogger(__name__)
+
+_LIVE_STEP = "Wait until deployed"
+# How the live step's Wait begins when only the config upload is pending
+# (CloudFront, when it is pending too, is named first).
+_WAITING_ON_CONFIG = "waiting: config revision "
 
 
 def site_provision_start(*, site: ProtectedSite, actor=None) -> Deployment:
@@ -47,7 +57,7 @@ def site_provision(deployment: Deployment) -> Progress:
             ("CloudFront distribution", lambda: _distribution_step(site)),
             ("Bucket policy", lambda: _bucket_policy_step(site)),
             ("Config", lambda: _config_step(site, deployment, "distribution created")),
-            ("Wait until deployed", lambda: _live_step(site, deployment)),
+            (_LIVE_STEP, lambda: _live_step(site, deployment)),
         ],
         done,
     )
@@ -103,7 +113,7 @@ def _distribution_step(site: ProtectedSite) -> str:
         caller_reference=site_caller_reference(site),
         comment=f"Gatehouse {site.slug}",
         bucket_name=site.bucket_name,
-        oac_id=aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME),
+        oac_id=site_oac_id(site),
         aliases=site.hosts,
         certificate_arn=site.acm_certificate_arn or None,
         edge_version_arn=release.version_arn,
@@ -124,22 +134,88 @@ def _bucket_policy_step(site: ProtectedSite) -> str:
     return f"only {found['arn']} may read {site.bucket_name}"
 
 
+# How soon a provision whose distribution is deployed looks again for its
+# config upload (a task's countdown; each look is two small queries).
+UPLOAD_POLL_SECONDS = 0.2
+
+
 def _live_step(site: ProtectedSite, deployment: Deployment) -> str:
     status = aws.distribution_status(site.distribution_id)
     if status is None:
         raise StepFailed(f"distribution {site.distribution_id} disappeared")
     pending = [] if status == "Deployed" else [f"CloudFront is {status}"]
     config = _config_uploaded(site)
+    busy = False
+    if config and status == "Deployed":
+        # Only the upload is left: do it here rather than wait for the upload
+        # task to get to it (a broker hop and a re-poll, most of save -> live
+        # on moto; issue 9, scale). The same service and claim as the task, so
+        # whichever comes second finds it claimed or uploaded and does nothing.
+        busy = _config_upload_inline(site)
+        config = _config_uploaded(site)
+        if config and not busy:
+            # Held by the upload task: say so first, then look once more. Either
+            # the task, when done, finds this message and wakes the provision
+            # (provisions_waiting_on_config_wake), or this second look finds it
+            # uploaded; an upload finishing in between is never missed by both.
+            DeploymentStep.objects.filter(deployment=deployment, name=_LIVE_STEP).update(message=f"waiting: {config}")
+            config = _config_uploaded(site)
     if config:
         pending.append(config)
     if pending:
         if _past_deadline(deployment):
             raise StepFailed("gave up waiting: " + "; ".join(pending))
         # An upload takes about a tenth of a second; CloudFront takes minutes.
-        # Only the latter deserves the full poll interval.
-        countdown = 1 if status == "Deployed" else None
+        # Only the latter deserves the full poll interval: save -> live stays
+        # within a fraction of a second of the upload (issue 9, scale). S3
+        # refusing for now is left to the upload task's retries.
+        countdown = UPLOAD_POLL_SECONDS if status == "Deployed" and not busy else None
         raise Wait("waiting: " + "; ".join(pending), countdown=countdown)
     return f"{site.distribution_domain} is deployed"
+
+
+def _config_upload_inline(site: ProtectedSite) -> bool:
+    """Upload the site's newest revision if it is still pending; True if S3 was busy or unreachable."""
+    newest = site.revisions.order_by("-number").only("pk", "upload_status").first()
+    if newest is None or newest.upload_status != ConfigRevision.UploadStatus.PENDING:
+        return False  # none yet, being uploaded by the task, or done
+    try:
+        result = publishing.revision_upload(revision_id=newest.pk)
+    except publishing.UploadBusy:
+        return False  # an older revision is still uploading: look again shortly
+    except aws.AwsTransientError:
+        return True  # left pending; the upload task retries it
+    except Exception:
+        # Only a shortcut: the upload task (and the sweep) still own the
+        # upload, so an unexpected error here must not fail the provision.
+        log.exception("site %s: inline upload of revision %s failed; left to the upload task", site.slug, newest.pk)
+        return True
+    return result.outcome == "deferred"  # no config bucket yet: nothing to hurry
+
+
+def provisions_waiting_on_config_wake(*, revision_id: int) -> list[int]:
+    """Run at once the provisions of this revision's site that wait on nothing but its upload; their ids.
+
+    For the upload task, when it uploaded a revision the live step found
+    claimed by it: the waiting run would otherwise look again only after
+    its countdown and a broker hop. A provision still waiting on CloudFront
+    is left to its poll, so no second chain of re-polls starts; a message
+    that meets a run holding the lease, or a finished provision, is skipped
+    (deployment_run's claim), so a duplicate is harmless.
+    """
+    ids = list(
+        DeploymentStep.objects.filter(
+            deployment__site__revisions=revision_id,
+            deployment__kind=Kind.PROVISION,
+            deployment__status=Deployment.Status.RUNNING,
+            name=_LIVE_STEP,
+            status=DeploymentStep.Status.RUNNING,
+            message__startswith=_WAITING_ON_CONFIG,
+        ).values_list("deployment_id", flat=True)
+    )
+    for pk in ids:
+        enqueue.deployment_run_on_commit(pk)
+    return ids
 
 
 def _config_uploaded(site: ProtectedSite) -> str | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import transaction
 
 from ... import aws
 from ...context import chain
 from ...models import Activity, Deployment, EdgeRelease, ProtectedSite
+from .oac import site_oac_id
 from .site_config import _config_step
 from .steps import Kind, Progress, SiteStatus, StepFailed, _deployment_create, _finish, _run, _site
 
@@ -71,7 +71,7 @@ def _apply_settings_step(site: ProtectedSite, *, oac_id: str | None = None) -> s
     release = site.edge_release
     if release is None or not release.version_arn:
         raise StepFailed("the site has no published edge release")
-    oac_id = oac_id or aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME)
+    oac_id = oac_id or site_oac_id(site)
 
     def mutate(config: dict) -> None:
         aws.distribution_settings_apply(

@@ -23,6 +23,7 @@ from ... import aws, enqueue
 from ...context import chain, current_chain
 from ...models import Activity, EdgeRelease, ProtectedSite, Rollout, RolloutSite
 from .. import publishing
+from .oac import site_oac_id
 from .redeploy import _apply_settings_step
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,6 @@ def _advance(rollout: Rollout) -> int:
     # Claimed by a conditional UPDATE: a twin delivery takes other rows, or none.
     RolloutSite.objects.filter(pk__in=batch, state=State.PENDING).update(state=State.UPDATING, claim=token, updated_at=timezone.now())
     rows = list(RolloutSite.objects.filter(claim=token, state=State.UPDATING).select_related("site", "site__edge_release"))
-    oac_id = aws.oac_ensure(name=settings.GATEHOUSE_OAC_NAME) if rows else None
     reason = f"edge release {release.version} rolled out"
     ready = []
     for row in rows:
@@ -93,10 +93,14 @@ def _advance(rollout: Rollout) -> int:
             row.state, row.message = outcome
         else:
             ready.append(row)
+    # Each site keeps its own origin access control (sharded, provisioning/oac.py);
+    # looked up here, once per OAC, as the pool threads touch no database.
+    known: dict[str, str] = {}
+    oac_ids = {row.pk: site_oac_id(row.site, known=known) for row in ready}
     # CloudFront's calls are network-bound: a few at once (clients are
     # thread-safe); the database stays in this thread.
     with ThreadPoolExecutor(max_workers=max(1, settings.GATEHOUSE_ROLLOUT_CONCURRENCY)) as pool:
-        for row, (state, message) in zip(ready, pool.map(lambda r: _site_update(r.site, oac_id=oac_id), ready)):
+        for row, (state, message) in zip(ready, pool.map(lambda r: _site_update(r.site, oac_id=oac_ids[r.pk]), ready)):
             row.state, row.message = state, message
     for row in rows:
         row.updated_at = timezone.now()

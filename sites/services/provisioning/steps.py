@@ -21,6 +21,7 @@ from ... import archives as build_files
 from ... import aws, enqueue
 from ...context import current_chain
 from ...models import Activity, Build, Deployment, DeploymentStep, EdgeRelease, ProtectedSite
+from .. import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Progress:
 class Wait(Exception):
     """AWS is still working on it; come back in `countdown` seconds."""
 
-    def __init__(self, message: str, countdown: int | None = None):
+    def __init__(self, message: str, countdown: float | None = None):
         super().__init__(message)
         self.countdown = countdown if countdown is not None else _poll_seconds()
 
@@ -78,10 +79,12 @@ def _active(site: ProtectedSite, kind: str) -> Deployment | None:
 
 
 def _finish(deployment: Deployment, status: str, message: str) -> None:
-    Deployment.objects.filter(pk=deployment.pk).exclude(
+    finished = Deployment.objects.filter(pk=deployment.pk).exclude(
         status__in=[Deployment.Status.SUCCEEDED, Deployment.Status.FAILED]
     ).update(status=status, finished_at=timezone.now(), message=message[:2000])
     deployment.status, deployment.message = status, message
+    if finished:  # only the run whose UPDATE finished it: succeeded or failed is said once
+        webhooks.deployment_finished_emit(deployment)
 
 
 def _site_failed(deployment: Deployment, message: str) -> None:
