@@ -190,13 +190,9 @@ def _releases():
 
 def bench_rollout(provider, sizes):
     """Roll-out to all sites: the POST (a row and one task) and the worker's batches on moto."""
-    from django.db import transaction
     from django.urls import reverse
 
-    from sites import aws
     from sites.models import ProtectedSite, Rollout
-    from sites.services.provisioning import rollout_advance, rollout_start
-    from sites.services.sites import site_create
 
     print("== roll-out of an edge release to all sites")
     sent = _quiet_broker()
@@ -224,45 +220,100 @@ def bench_rollout(provider, sizes):
     ProtectedSite.objects.all().delete()
     Rollout.objects.all().delete()
 
-    # The worker: real distributions on moto, moved a batch at a time.
-    mock = moto_in_process()
-    try:
-        oac_id = aws.oac_ensure(name="gatehouse-oac")
-        made = []
-        small, large = sizes[0], min(sizes[1], 200)
-        for total in (small, large):
-            while len(made) < total:
-                i = len(made)
-                with transaction.atomic():
-                    site = site_create(client="Bench", name=f"r{i}", slug=f"r-{i}", hosts=[f"r{i}.example"],
-                                       provider=provider, allow_any_user=True, edge_release=old)
-                created = aws.distribution_ensure(caller_reference=f"bench:r{i}", comment=f"bench r{i}",
-                                                  bucket_name=f"bench-r{i}", oac_id=oac_id, edge_version_arn=old.version_arn)
-                # As provisioning records them: the distribution and the OAC it was given.
-                ProtectedSite.objects.filter(pk=site.pk).update(
-                    distribution_id=created["id"], bucket_name=f"bench-r{i}", oac_name="gatehouse-oac"
-                )
-                made.append(created["id"])
-            ProtectedSite.objects.update(edge_release=old)
-            Rollout.objects.all().delete()
-            start = time.perf_counter()
-            rollout = rollout_start(release=new, actor=user)
-            while rollout_advance(rollout_id=rollout.pk):
-                pass
-            took = time.perf_counter() - start
-            assert rollout.counts()["updated"] == total, rollout.counts()
+    # The worker: real distributions on moto, moved a batch at a time; once
+    # with moto in this process (its CPU shares the worker's interpreter lock)
+    # and once with moto's server in its own process, as `make run` runs it.
+    for where in ("moto in process", "moto's server"):
+        if where == "moto in process":
+            mock = moto_in_process()
+            stop = mock.stop
+        else:
+            stop = moto_server()
+        try:
+            _rollout_worker(provider, sizes, old, new, user, where)
+        finally:
+            stop()
+        ProtectedSite.objects.all().delete()
+        Rollout.objects.all().delete()
 
-            def raw_update(distribution_id=made[0]):
-                aws.distribution_update(distribution_id=distribution_id, mutate=lambda config: None)
 
-            raw = median_ms(raw_update, 20)
-            rate = total / took
-            print(f"   {total:>6} sites, worker fan-out: {rate:.1f} sites/s ({took * 1000 / total:.1f} ms a site); "
-                  f"baseline one bare GetDistributionConfig + UpdateDistribution {raw:.2f} ms ({1000 / raw:.1f} a s); "
-                  f"ratio {(took * 1000 / total) / raw:.2f}")
-    finally:
-        mock.stop()
-    ProtectedSite.objects.all().delete()
+def moto_server():
+    """moto's server on a free loopback port, and sites.aws pointed at it; the stop function."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    from django.conf import settings
+
+    from sites import aws
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    settings.GATEHOUSE_AWS_ENDPOINT_URL = url
+    aws.clients_reset()
+
+    def stop():
+        process.terminate()
+        process.wait(timeout=10)
+        settings.GATEHOUSE_AWS_ENDPOINT_URL = None
+        aws.clients_reset()
+
+    return stop
+
+
+def _rollout_worker(provider, sizes, old, new, user, where):
+    from django.db import transaction
+
+    from sites import aws
+    from sites.models import ProtectedSite, Rollout
+    from sites.services.provisioning import rollout_advance, rollout_start
+    from sites.services.sites import site_create
+
+    oac_id = aws.oac_ensure(name="gatehouse-oac")
+    made = []
+    small, large = sizes[0], min(sizes[1], 200)
+    for total in (small, large):
+        while len(made) < total:
+            i = len(made)
+            with transaction.atomic():
+                site = site_create(client="Bench", name=f"r{i}", slug=f"r-{i}", hosts=[f"r{i}.example"],
+                                   provider=provider, allow_any_user=True, edge_release=old)
+            created = aws.distribution_ensure(caller_reference=f"bench:r{i}", comment=f"bench r{i}",
+                                              bucket_name=f"bench-r{i}", oac_id=oac_id, edge_version_arn=old.version_arn)
+            # As provisioning records them: the distribution and the OAC it was given.
+            ProtectedSite.objects.filter(pk=site.pk).update(
+                distribution_id=created["id"], bucket_name=f"bench-r{i}", oac_name="gatehouse-oac"
+            )
+            made.append(created["id"])
+        ProtectedSite.objects.update(edge_release=old)
+        Rollout.objects.all().delete()
+        start = time.perf_counter()
+        rollout = rollout_start(release=new, actor=user)
+        while rollout_advance(rollout_id=rollout.pk):
+            pass
+        took = time.perf_counter() - start
+        assert rollout.counts()["updated"] == total, rollout.counts()
+
+        def raw_update(distribution_id=made[0]):
+            aws.distribution_update(distribution_id=distribution_id, mutate=lambda config: None)
+
+        raw = median_ms(raw_update, 20)
+        rate = total / took
+        print(f"   {total:>6} sites, worker fan-out: {rate:.1f} sites/s ({took * 1000 / total:.1f} ms a site); "
+              f"baseline one bare GetDistributionConfig + UpdateDistribution {raw:.2f} ms ({1000 / raw:.1f} a s); "
+              f"ratio {(took * 1000 / total) / raw:.2f} ({where})")
 
 
 def _page(client, url, runs=10):

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..context import change_context, token_set
+from ..context import change_context, token_context, token_set
 from ..forms import NEW_PROVIDER, BuildUploadForm, InviteForm, OnboardForm, ShareLinkForm, SiteEditForm
 from ..models import Build, Deployment, EdgeRelease, Invitation, ShareLink
 from ..services import invitations, provisioning, site_actions
@@ -40,6 +40,12 @@ class ApiView(APIView):
     parser_classes = [parsers.JSONParser]
     # No OPTIONS metadata: a method an operation does not document is 405, as the schema says.
     metadata_class = None
+
+    def dispatch(self, request, *args, **kwargs):
+        # The token the authentication sets is this request's alone: whatever
+        # happens inside, the thread's next request starts without it.
+        with token_context(None):
+            return super().dispatch(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
         token_set(None)  # the token named this request's Activity rows, and no other's

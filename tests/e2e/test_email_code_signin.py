@@ -36,6 +36,9 @@ def code_from(message):
 
 @pytest.fixture(scope="module")
 def edge(moto_server, tmp_path_factory):
+    # A fresh moto: the session's server holds every earlier test's state,
+    # and /moto-api/data.json (read for the codes) can fail on some of it.
+    moto_server.reset()
     s3 = s3_client(moto_server.endpoint_url)
     s3.create_bucket(Bucket=BUCKET)
     ses = boto3.client("sesv2", endpoint_url=moto_server.endpoint_url, region_name="eu-west-1",
