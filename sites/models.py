@@ -794,6 +794,25 @@ class RolloutSite(models.Model):
         indexes = [models.Index(fields=["state", "checked_at"]), models.Index(fields=["rollout", "state"])]
 
 
+class DistributionSnapshot(models.Model):
+    """The config CloudFront last answered with for a site's distribution, and its ETag.
+
+    The next update writes over it without reading first (the `known` of
+    aws.distribution_update): CloudFront refuses a stale ETag, and the
+    refusal falls back to a read, so a change made elsewhere is never lost.
+    A cache of CloudFront's own state, holding nothing secret.
+    """
+
+    site = models.OneToOneField(ProtectedSite, on_delete=models.CASCADE, primary_key=True, related_name="distribution_snapshot")
+    distribution_id = models.CharField(max_length=32)
+    etag = models.CharField(max_length=64)
+    config = models.JSONField()
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.distribution_id} at {self.etag}"
+
+
 class Visit(models.Model):
     """One line the edge wrote about a viewer (edge_runtime/visits.py), collected from CloudWatch Logs."""
 

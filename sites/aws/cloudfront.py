@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -61,6 +62,15 @@ def _summary(distribution: dict) -> dict:
         "arn": distribution["ARN"],
         "domain": distribution["DomainName"],
         "status": distribution["Status"],
+    }
+
+
+def _with_version(response: dict) -> dict:
+    """The summary of a create or update answer, with the config it wrote and its ETag (for `known`)."""
+    return {
+        **_summary(response["Distribution"]),
+        "config": response["Distribution"]["DistributionConfig"],
+        "etag": response["ETag"],
     }
 
 
@@ -141,7 +151,8 @@ def distribution_ensure(
 ) -> dict:
     """Create the distribution, or find the one this CallerReference already made.
 
-    Returns {"id", "arn", "domain", "status", "created"}.
+    Returns {"id", "arn", "domain", "status", "created"}, with "config" and
+    "etag" when this call created it.
     """
     if caller_reference not in comment:
         # The listing fallback matches on the Comment (128 characters at
@@ -171,23 +182,34 @@ def distribution_ensure(
         if existing:
             return {**existing, "created": False}
         raise
-    return {**_summary(response["Distribution"]), "created": True}
+    return {**_with_version(response), "created": True}
 
 
 def distribution_update(
-    *, distribution_id: str, mutate: Callable[[dict], None], attempts: int = 4
+    *, distribution_id: str, mutate: Callable[[dict], None], attempts: int = 4, known: tuple[dict, str] | None = None
 ) -> dict:
     """Read the config with its ETag, change it, write it back with IfMatch.
 
     A PreconditionFailed means someone changed it in between: read again and
     re-apply `mutate` (which must be idempotent), a bounded number of times.
+
+    `known` is a (config, ETag) pair from an earlier answer (the "config" and
+    "etag" of what this returns, or of distribution_ensure's). The first try
+    writes over it without reading: CloudFront refuses the write when the
+    ETag is no longer current, and that refusal falls back to a read, so a
+    change made meanwhile (in the AWS console, say) is never written over.
+    It halves the calls of a roll-out. Returns the summary with the new
+    "config" and "etag".
     """
     cloudfront = client("cloudfront")
     for attempt in range(1, attempts + 1):
-        current = distribution_config_get(distribution_id)
-        if current is None:
-            raise AwsError(f"distribution {distribution_id} does not exist", code="NoSuchDistribution")
-        config, etag = current
+        if attempt == 1 and known is not None:
+            config, etag = copy.deepcopy(known[0]), known[1]
+        else:
+            current = distribution_config_get(distribution_id)
+            if current is None:
+                raise AwsError(f"distribution {distribution_id} does not exist", code="NoSuchDistribution")
+            config, etag = current
         mutate(config)
         try:
             response = _call(cloudfront, "update_distribution", Id=distribution_id, IfMatch=etag, DistributionConfig=config)
@@ -198,7 +220,7 @@ def distribution_update(
             if _is(exc, "PreconditionFailed", "InvalidIfMatchVersion"):
                 raise AwsConflict(str(exc), code=exc.code, operation="update_distribution") from exc
             raise
-        return _summary(response["Distribution"])
+        return _with_version(response)
     raise AssertionError("unreachable")
 
 

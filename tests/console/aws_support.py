@@ -2,10 +2,12 @@
 
 moto drops LambdaFunctionAssociations and OriginAccessControlId from
 distributions and accepts any IfMatch, so those are checked on what boto3
-sends: `Sent` records each request's parameters and serialised body from
+sends (`cloudfront_etags` adds CloudFront's ETag check back): `Sent` records each request's parameters and serialised body from
 botocore's own event hooks on the cached clients.
 """
 
+import threading
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -89,6 +91,44 @@ def fail(client, operation, code, *, status=400, times=1, message="injected"):
 
     client.meta.events.register(f"before-call.{service}.{operation}", raise_error)
     return calls
+
+
+def cloudfront_etags(client) -> dict:
+    """CloudFront's ETag check, which moto skips, on `client`: a new ETag per write, and a write
+    whose IfMatch is not the current one refused with 412 PreconditionFailed, as CloudFront does.
+
+    Returns the current ETag of each distribution (by id), filled as they are created.
+    """
+    current: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def bump(distribution_id):
+        current[distribution_id] = f"E{len(current)}-{uuid.uuid4().hex[:8].upper()}"
+
+    def check(params, model, context, **kwargs):
+        context["distribution_id"] = params.get("Id")
+        if model.name == "UpdateDistribution":
+            with lock:
+                if params.get("IfMatch") != current.get(params["Id"]):
+                    raise ClientError(
+                        {"Error": {"Code": "PreconditionFailed", "Message": "The If-Match version is missing or not valid"},
+                         "ResponseMetadata": {"HTTPStatusCode": 412}},
+                        model.name,
+                    )
+
+    def answer(parsed, model, context, **kwargs):
+        if "Error" in parsed:
+            return
+        distribution_id = context.get("distribution_id") or parsed.get("Distribution", {}).get("Id")
+        with lock:
+            if model.name in ("CreateDistribution", "UpdateDistribution") or distribution_id not in current:
+                bump(distribution_id)
+            parsed["ETag"] = current[distribution_id]
+
+    client.meta.events.register("provide-client-params.cloudfront.*", check)
+    for operation in ("CreateDistribution", "UpdateDistribution", "GetDistribution", "GetDistributionConfig"):
+        client.meta.events.register(f"after-call.cloudfront.{operation}", answer)
+    return current
 
 
 def ses_sent(endpoint_url: str) -> list:

@@ -14,6 +14,7 @@ from .edge_releases import _function_index_with_room, _release_for, _release_pus
 from .names import site_bucket_name, site_caller_reference
 from .oac import site_oac_id
 from .site_config import _config_step
+from .snapshots import snapshot_record
 from .steps import Kind, Progress, SiteStatus, StepFailed, Wait, _active, _deployment_create, _finish, _past_deadline, _run, _site
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ def _distribution_step(site: ProtectedSite) -> str:
     # is made half-way; the config step publishes once, knowingly.
     ProtectedSite.objects.filter(pk=site.pk).update(distribution_id=result["id"], distribution_domain=result["domain"])
     site.distribution_id, site.distribution_domain = result["id"], result["domain"]
+    snapshot_record(site, result)
     site.site_hosts_sync()
     return f"{result['id']} ({result['domain']}){'' if result['created'] else ', found by its caller reference'}"
 

@@ -11,6 +11,7 @@ from ...context import chain
 from ...models import Activity, Deployment, EdgeRelease, ProtectedSite
 from .oac import site_oac_id
 from .site_config import _config_step
+from .snapshots import snapshot_known, snapshot_record
 from .steps import Kind, Progress, SiteStatus, StepFailed, _deployment_create, _finish, _run, _site
 
 
@@ -67,11 +68,17 @@ def site_redeploy(deployment: Deployment) -> Progress:
     return _run(deployment, steps, done)
 
 
-def _apply_settings_step(site: ProtectedSite, *, oac_id: str | None = None) -> str:
+def _apply_settings_step(site: ProtectedSite) -> str:
+    answer = settings_update(site, oac_id=site_oac_id(site), known=snapshot_known(site))
+    snapshot_record(site, answer)
+    return f"settings re-applied with {site.edge_release.version_arn}"
+
+
+def settings_update(site: ProtectedSite, *, oac_id: str, known: tuple[dict, str] | None) -> dict:
+    """Send CloudFront the site's settings and pinned release; its answer. No database: a roll-out runs it in a pool thread."""
     release = site.edge_release
     if release is None or not release.version_arn:
         raise StepFailed("the site has no published edge release")
-    oac_id = oac_id or site_oac_id(site)
 
     def mutate(config: dict) -> None:
         aws.distribution_settings_apply(
@@ -83,5 +90,4 @@ def _apply_settings_step(site: ProtectedSite, *, oac_id: str | None = None) -> s
             edge_version_arn=release.version_arn,
         )
 
-    aws.distribution_update(distribution_id=site.distribution_id, mutate=mutate)
-    return f"settings re-applied with {release.version_arn}"
+    return aws.distribution_update(distribution_id=site.distribution_id, mutate=mutate, known=known)

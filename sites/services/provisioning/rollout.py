@@ -24,7 +24,8 @@ from ...context import chain, current_chain
 from ...models import Activity, EdgeRelease, ProtectedSite, Rollout, RolloutSite
 from .. import publishing
 from .oac import site_oac_id
-from .redeploy import _apply_settings_step
+from .redeploy import settings_update
+from .snapshots import snapshots_known, snapshots_record
 
 log = logging.getLogger(__name__)
 
@@ -86,22 +87,25 @@ def _advance(rollout: Rollout) -> int:
     RolloutSite.objects.filter(pk__in=batch, state=State.PENDING).update(state=State.UPDATING, claim=token, updated_at=timezone.now())
     rows = list(RolloutSite.objects.filter(claim=token, state=State.UPDATING).select_related("site", "site__edge_release"))
     reason = f"edge release {release.version} rolled out"
-    ready = []
-    for row in rows:
-        outcome = _site_pin(row.site, release, actor=rollout.started_by, reason=reason)
-        if outcome:
-            row.state, row.message = outcome
-        else:
-            ready.append(row)
-    # Each site keeps its own origin access control (sharded, provisioning/oac.py);
-    # looked up here, once per OAC, as the pool threads touch no database.
-    known: dict[str, str] = {}
-    oac_ids = {row.pk: site_oac_id(row.site, known=known) for row in ready}
-    # CloudFront's calls are network-bound: a few at once (clients are
-    # thread-safe); the database stays in this thread.
+    known = snapshots_known(row.site for row in rows)
+    oacs: dict[str, str] = {}  # OAC name -> id, looked up once per OAC (sharded, provisioning/oac.py)
+    answers = []
+    # A site goes to CloudFront as soon as its config is published: the
+    # pool's calls (network-bound; clients are thread-safe) overlap this
+    # thread's publishing of the next site. The database stays in this thread.
     with ThreadPoolExecutor(max_workers=max(1, settings.GATEHOUSE_ROLLOUT_CONCURRENCY)) as pool:
-        for row, (state, message) in zip(ready, pool.map(lambda r: _site_update(r.site, oac_id=oac_ids[r.pk]), ready)):
-            row.state, row.message = state, message
+        sent = []
+        for row in rows:
+            oac_id, failed = _site_prepare(row.site, release, oacs, actor=rollout.started_by, reason=reason)
+            if failed:
+                row.state, row.message = failed
+                continue
+            sent.append((row, pool.submit(_site_update, row.site, oac_id=oac_id, known=known.get(row.site.pk))))
+        for row, future in sent:
+            row.state, row.message, answer = future.result()
+            if answer is not None:
+                answers.append((row.site, answer))
+    snapshots_record(answers)
     for row in rows:
         row.updated_at = timezone.now()
     RolloutSite.objects.bulk_update(rows, ["state", "message", "updated_at"])
@@ -111,31 +115,36 @@ def _advance(rollout: Rollout) -> int:
     return rollout.site_rows.filter(state=State.PENDING).count()
 
 
-def _site_pin(site: ProtectedSite, release: EdgeRelease, *, actor, reason: str) -> tuple[str, str] | None:
-    """Pin the release and publish the config; None when done, else (state, message)."""
+def _site_prepare(
+    site: ProtectedSite, release: EdgeRelease, oacs: dict[str, str], *, actor, reason: str
+) -> tuple[str, None] | tuple[None, tuple[str, str]]:
+    """Pin the release, publish the config, find the site's OAC id: (OAC id, None), or (None, (state, message))."""
     try:
         # The config's schema version follows the release: pin first.
         ProtectedSite.objects.filter(pk=site.pk).update(edge_release=release)
         site.edge_release = release
         publishing.config_publish(site_id=site.pk, actor=actor, reason=reason)
-    except Exception as exc:  # one site's failure must not stop the other 9,999
-        log.warning("roll-out: %s failed: %s", site.slug, exc)
-        return State.FAILED, str(exc)[:500]
-    return None
-
-
-def _site_update(site: ProtectedSite, *, oac_id: str) -> tuple[str, str]:
-    """(state, message) once CloudFront has the new version ARN (no database here: a pool thread)."""
-    try:
-        # The function runs on viewer request, before the cache: no invalidation needed.
-        _apply_settings_step(site, oac_id=oac_id)
+        return site_oac_id(site, known=oacs), None
     except aws.AwsTransientError as exc:
         log.info("roll-out: %s will be tried again: %s", site.slug, exc)
-        return State.PENDING, ""
+        return None, (State.PENDING, "")
     except Exception as exc:  # one site's failure must not stop the other 9,999
         log.warning("roll-out: %s failed: %s", site.slug, exc)
-        return State.FAILED, str(exc)[:500]
-    return State.UPDATED, ""
+        return None, (State.FAILED, str(exc)[:500])
+
+
+def _site_update(site: ProtectedSite, *, oac_id: str, known: tuple[dict, str] | None) -> tuple[str, str, dict | None]:
+    """(state, message, CloudFront's answer) once it has the new version ARN (no database here: a pool thread)."""
+    try:
+        # The function runs on viewer request, before the cache: no invalidation needed.
+        answer = settings_update(site, oac_id=oac_id, known=known)
+    except aws.AwsTransientError as exc:
+        log.info("roll-out: %s will be tried again: %s", site.slug, exc)
+        return State.PENDING, "", None
+    except Exception as exc:  # one site's failure must not stop the other 9,999
+        log.warning("roll-out: %s failed: %s", site.slug, exc)
+        return State.FAILED, str(exc)[:500], None
+    return State.UPDATED, "", answer
 
 
 def rollouts_sweep() -> int:
