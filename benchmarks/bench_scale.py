@@ -9,56 +9,17 @@ figures); prints one line per measure: median, baseline, ratio.
 
 import argparse
 import os
-import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+from _setup import django_start, line, median_ms, provider_make
+
 # The "dashboard" section runs itself again on a PostgreSQL database of its
 # own (BENCH_SCALE_DATABASE_URL, made and dropped by bench_dashboard); every
 # other figure is on a throwaway in-memory SQLite.
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_SCALE_DATABASE_URL", "sqlite://:memory:")
-os.environ["GATEHOUSE_ENV_FILE"] = os.devnull
-for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-    os.environ.pop(name, None)
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-
-import logging  # noqa: E402
-
-import django  # noqa: E402
-
-django.setup()
-logging.disable(logging.WARNING)
+django_start(os.environ.get("BENCH_SCALE_DATABASE_URL", "sqlite://:memory:"))
 
 from django.core.management import call_command  # noqa: E402
-
-
-def median_ms(fn, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def line(what, value, baseline, unit="ms", base_name="baseline"):
-    ratio = value / baseline if baseline else float("inf")
-    print(f"   {what}: {value:.2f} {unit}; {base_name} {baseline:.2f} {unit}; ratio {ratio:.2f}")
-
-
-def provider_make():
-    from sites.models import IdentityProvider
-
-    provider = IdentityProvider(
-        name="Bench", issuer="https://bench.example/", authorization_endpoint="https://bench.example/authorize",
-        token_endpoint="https://bench.example/token", jwks_uri="https://bench.example/jwks", client_id="bench",
-    )
-    provider.client_secret = "bench-secret"
-    provider.save()
-    return provider
 
 
 def sites_grow(provider, total):
