@@ -3,32 +3,12 @@
 Runs on a throwaway in-memory SQLite database; prints one line per measure.
 """
 
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
+from _setup import django_start, median_ms
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-os.environ["DATABASE_URL"] = "sqlite://:memory:"
-os.environ["GATEHOUSE_ENV_FILE"] = os.devnull
-
-import django  # noqa: E402
-
-django.setup()
+django_start("sqlite://:memory:")
 
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
-
-
-def median_ms(fn, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main():
