@@ -16,12 +16,11 @@ import subprocess
 import sys
 
 import pytest
-from celery import Celery
 
 from sites.models import WebhookDelivery
 from sites.services.webhooks import secret_generate
 from tests.console.webhooks_support import endpoint_make, receivers  # noqa: F401
-from tests.fixtures.worker import ROOT, WorkerProcess, wait_for, worker_env
+from tests.fixtures.worker import ROOT, WorkerProcess, folder_broker, wait_for, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,21 +30,8 @@ MAX_ATTEMPTS = 4
 
 @pytest.fixture
 def broker(tmp_path, monkeypatch):
-    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
-    var = tmp_path / "var"
-    folders = {name: var / "celery" / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir(parents=True)
-    app = Celery("test-sender", broker="filesystem://", set_as_current=False)
-    app.conf.broker_transport_options = {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-        "store_processed": False,
-    }
-    app.conf.task_serializer = "json"
-    app.var_dir = var
+    """A filesystem broker in this test's own folder (tests/fixtures/worker.folder_broker)."""
+    app = folder_broker(monkeypatch, tmp_path / "var")
     yield app
     app.close()
 

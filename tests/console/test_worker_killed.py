@@ -17,11 +17,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from celery import Celery
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -30,7 +28,7 @@ from sites.models import Activity, Deployment, ProtectedSite
 from sites.services.provisioning import site_provision_start
 from sites.services.provisioning.names import site_bucket_name
 from sites.services.sites import site_create
-from tests.fixtures.worker import ROOT, WorkerProcess, wait_for, worker_env
+from tests.fixtures.worker import ROOT, WorkerProcess, folder_broker, wait_for, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -103,27 +101,8 @@ def gate(moto_reset):
 
 @pytest.fixture
 def broker(tmp_path, monkeypatch):
-    """A filesystem broker in this test's own folder: no other worker or test sees its messages.
-
-    Celery reads CELERY_BROKER_URL from the environment ahead of the broker
-    an app is given, so under CI's Redis the sender would otherwise post to
-    Redis while the workers read this folder.
-    """
-    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
-    var = tmp_path / "var"
-    folders = {name: var / "celery" / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir(parents=True)
-    app = Celery("test-sender", broker="filesystem://", set_as_current=False)
-    app.conf.broker_transport_options = {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-        "store_processed": False,
-    }
-    app.conf.task_serializer = "json"
-    app.var_dir = var
+    """A filesystem broker in this test's own folder (tests/fixtures/worker.folder_broker)."""
+    app = folder_broker(monkeypatch, tmp_path / "var")
     yield app
     app.close()
 
