@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -55,10 +56,29 @@ def _failure_from(response: httpx.Response) -> Failure:
     return Failure(message, exit_code=exit_code_for(response.status_code), code=code, status=response.status_code)
 
 
-class Api:
-    """`GATEHOUSE_URL` + `/api/v1/…`, the token sent only to that origin (never to a presigned S3 address)."""
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a 429's Retry-After (the console sends whole seconds), or None without a usable one."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 3600 else None
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+
+class Api:
+    """`GATEHOUSE_URL` + `/api/v1/…`, the token sent only to that origin (never to a presigned S3 address).
+
+    A 429 (the token's rate, GATEHOUSE_API_RATE) is waited out as its
+    Retry-After says and the request sent again, up to `throttle_wait`
+    seconds in all for this client; past that it is a Failure like any other.
+    The console throttles before a view runs, so the retried request was not
+    acted on: sending it again is safe for every method.
+    """
+
+    def __init__(
+        self, base_url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None,
+        throttle_wait: float = 300.0, sleep=time.sleep,
+    ):
         if not base_url:
             raise Failure("Set GATEHOUSE_URL (or --url) to the console's address, e.g. https://gatehouse.example.com.", exit_code=USAGE, code="no_url")
         if not token:
@@ -71,6 +91,8 @@ class Api:
         self._token = token
         headers = {"User-Agent": f"gatehouse-cli/{__version__}", "Accept": "application/json"}
         self.http = httpx.Client(timeout=timeout, headers=headers, transport=transport, follow_redirects=False)
+        self.throttle_wait = throttle_wait
+        self._sleep = sleep
 
     def close(self) -> None:
         self.http.close()
@@ -92,12 +114,18 @@ class Api:
         headers = dict(kwargs.pop("headers", None) or {})
         if urlsplit(url)._replace(path="", query="", fragment="").geturl() == self.origin:
             headers["Authorization"] = f"Bearer {self._token}"
-        try:
-            response = self.http.request(method, url, headers=headers, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise Failure(f"The console at {self.origin} did not answer in time ({type(exc).__name__}).", exit_code=NETWORK, code="timeout") from exc
-        except httpx.TransportError as exc:
-            raise Failure(f"Could not reach the console at {self.origin}: {exc}.", exit_code=NETWORK, code="unreachable") from exc
+        while True:
+            try:
+                response = self.http.request(method, url, headers=headers, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise Failure(f"The console at {self.origin} did not answer in time ({type(exc).__name__}).", exit_code=NETWORK, code="timeout") from exc
+            except httpx.TransportError as exc:
+                raise Failure(f"Could not reach the console at {self.origin}: {exc}.", exit_code=NETWORK, code="unreachable") from exc
+            wait = _retry_after(response) if response.status_code == 429 else None
+            if wait is None or wait > self.throttle_wait:
+                break
+            self.throttle_wait -= wait
+            self._sleep(wait)
         if response.status_code >= 400:
             raise _failure_from(response)
         if response.is_redirect:
