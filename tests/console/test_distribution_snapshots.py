@@ -9,10 +9,9 @@ import pytest
 
 from sites.models import DistributionSnapshot, ProtectedSite
 from sites.services.provisioning import rollout_advance, rollout_start, site_redeploy_start
-from sites.services.sites import site_create
 from tests.console.aws_support import cloudfront_etags, record
-from tests.console.provisioning_support import aws, drive, provision  # noqa: F401
-from tests.console.test_rollout import NEWER_ARN, _newer
+from tests.console.provisioning_support import aws, drive  # noqa: F401
+from tests.console.test_rollout import NEWER_ARN, _newer, three_live_sites  # noqa: F401
 
 
 @pytest.fixture
@@ -22,14 +21,9 @@ def etags(aws, settings):
 
 
 @pytest.fixture
-def live_sites(etags, site, provider):
-    sites = [site]
-    for slug in ("beta", "gamma"):
-        sites.append(site_create(client="Beta", name=slug, slug=slug, hosts=[f"{slug}.example"], provider=provider, allow_any_user=True))
-    for s in sites:
-        drive(provision(s))
-        s.refresh_from_db()
-    return sites
+def live_sites(etags, three_live_sites):
+    """test_rollout's three provisioned sites, with CloudFront's ETag check on from the start (etags first)."""
+    return three_live_sites
 
 
 def test_provisioning_keeps_what_cloudfront_answered(live_sites, etags):

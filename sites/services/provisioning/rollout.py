@@ -125,12 +125,8 @@ def _site_prepare(
         site.edge_release = release
         publishing.config_publish(site_id=site.pk, actor=actor, reason=reason)
         return site_oac_id(site, known=oacs), None
-    except aws.AwsTransientError as exc:
-        log.info("roll-out: %s will be tried again: %s", site.slug, exc)
-        return None, (State.PENDING, "")
     except Exception as exc:  # one site's failure must not stop the other 9,999
-        log.warning("roll-out: %s failed: %s", site.slug, exc)
-        return None, (State.FAILED, str(exc)[:500])
+        return None, _failure(site, exc)
 
 
 def _site_update(site: ProtectedSite, *, oac_id: str, known: tuple[dict, str] | None) -> tuple[str, str, dict | None]:
@@ -138,13 +134,18 @@ def _site_update(site: ProtectedSite, *, oac_id: str, known: tuple[dict, str] | 
     try:
         # The function runs on viewer request, before the cache: no invalidation needed.
         answer = settings_update(site, oac_id=oac_id, known=known)
-    except aws.AwsTransientError as exc:
-        log.info("roll-out: %s will be tried again: %s", site.slug, exc)
-        return State.PENDING, "", None
     except Exception as exc:  # one site's failure must not stop the other 9,999
-        log.warning("roll-out: %s failed: %s", site.slug, exc)
-        return State.FAILED, str(exc)[:500], None
+        return (*_failure(site, exc), None)
     return State.UPDATED, "", answer
+
+
+def _failure(site: ProtectedSite, exc: Exception) -> tuple[str, str]:
+    """A site's (state, message) after an error: pending again when AWS may answer later, else failed."""
+    if isinstance(exc, aws.AwsTransientError):
+        log.info("roll-out: %s will be tried again: %s", site.slug, exc)
+        return State.PENDING, ""
+    log.warning("roll-out: %s failed: %s", site.slug, exc)
+    return State.FAILED, str(exc)[:500]
 
 
 def rollouts_sweep() -> int:
